@@ -146,7 +146,7 @@ class SiteTest {
             String id = chapters.get(i).getFileName().toString();
             String tag = id.substring(3);
             Path pagePath = SITE.resolve("chapters").resolve(id).resolve("README.html");
-            assertThat(index.select("a[href]").stream().map(a -> a.attr("href")))
+            assertThat(index.select("#content a[href]").stream().map(a -> a.attr("href")))
                     .as("links on the start page: the course index needs a line for chapter %s (docs/index.adoc)", id)
                     .contains("chapters/" + id + "/README.html");
             Document page = parse(pagePath);
@@ -265,7 +265,9 @@ class SiteTest {
                 }
                 case "Network.loadingFailed" -> problems.add(label(page) + ": failed to load "
                         + urls.getOrDefault(String.valueOf(params.get("requestId")), "a resource") + " ("
-                        + params.get("errorText") + ")");
+                        + Stream.of(params.get("errorText"), params.get("blockedReason"))
+                                .filter(o -> o != null && !String.valueOf(o).isEmpty()).map(String::valueOf)
+                                .reduce((a, b) -> a + ", blocked: " + b).orElse("no reason given") + ")");
                 default -> { }
             }
         }
