@@ -60,10 +60,15 @@ class SiteTest {
     private static final Set<String> LOADS = Set.of("img", "script", "link", "iframe", "frame", "embed", "object",
             "source", "track", "audio", "video", "input", "image", "use");
 
+    // Selenium warns that it has no DevTools classes for this Chromium: the check needs none (it sends CDP commands
+    // through chromedriver), so keep its log to real errors. (A strong reference: loggers are held weakly.)
+    private static final java.util.logging.Logger SELENIUM = java.util.logging.Logger.getLogger("org.openqa.selenium");
+
     private static List<Path> pages;
 
     @BeforeAll
     static void findPages() throws IOException {
+        SELENIUM.setLevel(java.util.logging.Level.SEVERE);
         assertThat(SITE.resolve("index.html"))
                 .as("the rendered site's start page: render it with ./mvnw -Psite generate-resources")
                 .isRegularFile();

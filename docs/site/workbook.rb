@@ -183,7 +183,7 @@ module SocketWorkbook
       include::#{File.join root(doc), path}[]
       ----
     ADOC
-    later { render doc, source, path, page, 'toc' => nil }
+    later { render doc, source, path, page, 'toc' => nil, 'role' => 'wide' }
     page
   end
 
@@ -234,7 +234,7 @@ module SocketWorkbook
         end
       end
     end
-    later { render doc, (parts.join "\n"), %(solutions/#{id}/index.adoc), page, {} }
+    later { render doc, (parts.join "\n"), %(solutions/#{id}/index.adoc), page, 'toc' => 'left', 'role' => 'wide' }
     page
   end
 
@@ -250,8 +250,8 @@ module SocketWorkbook
 
   # Converts a generated page with the same attributes as the page that links to it.
   def render doc, source, path, page, overrides
-    attributes = %w(workbook-root workbook-site stylesheet source-highlighter rouge-style toc toclevels sectanchors
-                    nofooter experimental).each_with_object({}) {|k, attrs| attrs[k] = doc.attr k if doc.attr? k }
+    attributes = %w(workbook-root workbook-site stylesheet source-highlighter rouge-style toclevels sectanchors
+                    nofooter experimental plantuml-config diagram-cachedir).each_with_object({}) {|k, attrs| attrs[k] = doc.attr k if doc.attr? k }
     attributes['webfonts'] = nil
     attributes.update overrides
     attributes['workbook-source'] = path
