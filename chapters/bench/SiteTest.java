@@ -273,9 +273,10 @@ class SiteTest {
                 }
                 case "Network.loadingFailed" -> problems.add(label(page) + ": failed to load "
                         + urls.getOrDefault(String.valueOf(params.get("requestId")), "a resource") + " ("
-                        + Stream.of(params.get("errorText"), params.get("blockedReason"))
-                                .filter(o -> o != null && !String.valueOf(o).isEmpty()).map(String::valueOf)
-                                .reduce((a, b) -> a + ", blocked: " + b).orElse("no reason given") + ")");
+                        + Stream.of(String.valueOf(params.getOrDefault("errorText", "")),
+                                        params.containsKey("blockedReason") ? "blocked: " + params.get("blockedReason") : "")
+                                .filter(s -> !s.isEmpty()).reduce((a, b) -> a + ", " + b).orElse("no reason given")
+                        + ")");
                 default -> { }
             }
         }
