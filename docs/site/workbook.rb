@@ -12,7 +12,8 @@
 #
 # Chapter pages also get their "Run it" / "Grade it" / "Files" boxes, previous/next links, and, if the text
 # forgot it, a link to the solution page under a "try the exercise first" warning. Chapters are found by their
-# folders (chapters/NN-name/README.adoc), lesson aliases in jbang-catalog.json: nothing here names a chapter.
+# folders (chapters/NN-name/README.adoc) and lesson aliases in jbang-catalog.json, so a new chapter needs nothing
+# here; the start page (docs/index.adoc) has a line per chapter, which the site check asks for.
 
 require 'asciidoctor'
 require 'asciidoctor/extensions'
@@ -46,7 +47,7 @@ module SocketWorkbook
     doc.attr 'workbook-site', File.join(root(doc), 'target', 'site')
   end
 
-  # The repository path of the page's source ("chapters/01-socket/README.adoc"), and the page's path in the site.
+  # The repository path of a page's source ("chapters/01-socket/README.adoc"), then the page's path in the site.
   def source_of doc
     return doc.attr 'workbook-source' if doc.attr? 'workbook-source'
     (docfile = doc.attr 'docfile') ? (Pathname.new(File.realpath docfile).relative_path_from Pathname.new(root doc)).to_s : nil
@@ -251,7 +252,7 @@ module SocketWorkbook
   # Converts a generated page with the same attributes as the page that links to it.
   def render doc, source, path, page, overrides
     attributes = %w(workbook-root workbook-site stylesheet source-highlighter rouge-style toclevels sectanchors
-                    nofooter experimental plantuml-config diagram-cachedir).each_with_object({}) {|k, attrs| attrs[k] = doc.attr k if doc.attr? k }
+                    nofooter plantuml-config diagram-cachedir).each_with_object({}) {|k, attrs| attrs[k] = doc.attr k if doc.attr? k }
     attributes['webfonts'] = nil
     attributes.update overrides
     attributes['workbook-source'] = path
