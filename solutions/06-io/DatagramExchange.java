@@ -37,7 +37,8 @@ public final class DatagramExchange {
         // sendto(): the whole request is one datagram, or nothing is sent.
         channel.send(ByteBuffer.wrap(request), server);
 
-        // recvfrom() with SO_RCVTIMEO: UDP may lose the request or the reply, and nobody would ever tell us.
+        // A bounded recvfrom(): UDP may lose the request or the reply, and nobody would ever tell us. (Java's
+        // SO_TIMEOUT waits in poll() with a timeout before each recvfrom(); C code would set SO_RCVTIMEO.)
         var socket = channel.socket();
         long deadline = System.nanoTime() + timeout.toNanos();
         // One byte more than allowed: a reply that fills it was larger than maxReply, and the kernel cut it.
