@@ -4,15 +4,11 @@
 //SOURCES ../bench/FragmentingRelay.java
 
 // Chapter 6, live: TCP carries bytes, not messages; buffers fill up; UDP keeps datagrams whole; Nagle meets
-// delayed ACK. With --throughput: Gbit/s on loopback by buffer size (moves 5 GiB, about 5 s).
+// delayed ACK. (Throughput by buffer size is a demo of its own: ./jbang chapters/06-io/IoThroughput.java)
 
 final InetSocketAddress ANY_LOOPBACK_PORT = new InetSocketAddress(InetAddress.getLoopbackAddress(), 0);
 
-void main(String[] args) throws Exception {
-    if (List.of(args).contains("--throughput")) {
-        throughput();
-        return;
-    }
+void main() throws Exception {
     boolean linux = ProcNetTcp.available();
     if (!linux) {
         IO.println("This lesson reads /proc/net/tcp, which only Linux has; the sockets below still do their work.");
@@ -133,9 +129,7 @@ void datagrams() throws IOException {
 enum Way {
     TWO_WRITES("two write() calls"), NO_DELAY("two write() calls, TCP_NODELAY"), GATHERING("one gathering write (writev)");
     final String label;
-    Way(String label) {
-        this.label = label;
-    }
+    Way(String label) { this.label = label; }
 }
 
 // tag::nagle[]
@@ -175,44 +169,6 @@ double medianExchangeMillis(Way way) throws Exception {
     }
 }
 // end::nagle[]
-
-// tag::throughput[]
-void throughput() throws Exception {
-    long total = 1L << 30;
-    IO.println("Moving 1 GiB over loopback per buffer size (one connection, blocking NIO, direct buffers):");
-    transfer(64 * 1024, total); // warm-up: let the JIT compile the loops first
-    for (int size : new int[] {8 << 10, 64 << 10, 256 << 10, 1 << 20}) {
-        double seconds = transfer(size, total);
-        IO.println("  %,9d-byte buffers: %5.1f Gbit/s  (%.2f s)".formatted(size, total * 8 / seconds / 1e9, seconds));
-    }
-}
-
-double transfer(int bufferSize, long total) throws Exception {
-    try (var listener = ServerSocketChannel.open().bind(ANY_LOOPBACK_PORT);
-         var sender = SocketChannel.open(listener.getLocalAddress());
-         var receiver = listener.accept()) {
-        var reading = Thread.ofPlatform().start(() -> {
-            var buffer = ByteBuffer.allocateDirect(bufferSize); // direct: the kernel copies straight into it
-            try {
-                while (receiver.read(buffer.clear()) >= 0) { }
-            } catch (IOException e) {
-                throw new UncheckedIOException(e);
-            }
-        });
-        var buffer = ByteBuffer.allocateDirect(bufferSize);
-        long t0 = System.nanoTime();
-        for (long sent = 0; sent < total; ) {
-            buffer.clear().limit((int) Math.min(bufferSize, total - sent));
-            while (buffer.hasRemaining()) {
-                sent += sender.write(buffer);
-            }
-        }
-        sender.shutdownOutput(); // FIN: the reader sees -1 once it has every byte
-        reading.join();
-        return (System.nanoTime() - t0) / 1e9;
-    }
-}
-// end::throughput[]
 
 int steps = 0;
 
