@@ -20,6 +20,7 @@ import org.junit.jupiter.api.extension.RegisterExtension;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatExceptionOfType;
+import static org.assertj.core.api.Assertions.assertThatIllegalArgumentException;
 import static org.awaitility.Awaitility.await;
 
 /// Chapter 6, graded: a framed request/reply server goes on serving everybody whatever one client does.
@@ -136,7 +137,7 @@ class FrameServerTest {
     @Tag("task:3")
     @DisplayName("close() stops listening and closes every open connection: clients read EOF, new ones are refused")
     void closeEndsEveryConnection() throws Exception {
-        var server = FrameServer.start(MAX, FrameServerTest::reversed);
+        var server = lab.track(FrameServer.start(MAX, FrameServerTest::reversed));
         int port = server.port();
         List<Socket> open = new ArrayList<>();
         for (int i = 0; i < 3; i++) {
@@ -153,5 +154,17 @@ class FrameServerTest {
         }
         assertThatExceptionOfType(ConnectException.class).as("connect() to the port of a closed server")
                 .isThrownBy(() -> client(port));
+    }
+
+    @Test
+    @Tag("task:3")
+    @DisplayName("start() refuses a negative maximum and a missing handler, naming them")
+    void refusesBadArguments() {
+        assertThatIllegalArgumentException().as("FrameServer.start(-1, handler)")
+                .isThrownBy(() -> lab.track(FrameServer.start(-1, FrameServerTest::reversed)))
+                .withMessageContaining("-1");
+        assertThatIllegalArgumentException().as("FrameServer.start(1000, null)")
+                .isThrownBy(() -> lab.track(FrameServer.start(MAX, null)))
+                .withMessageContaining("handler");
     }
 }
