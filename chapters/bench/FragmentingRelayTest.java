@@ -178,8 +178,8 @@ class FragmentingRelayTest {
 
     @Test
     @DisplayName("bad settings are refused by name: piece 0, a negative pause, a target that is not a loopback address")
-    void refusesBadSettings() {
-        var target = new InetSocketAddress(Lab.LOOPBACK, 9);
+    void refusesBadSettings() throws Exception {
+        var target = new InetSocketAddress(Lab.LOOPBACK, Lab.freePort());
         assertThatIllegalArgumentException().isThrownBy(() -> new FragmentingRelay(target, 0)).withMessageContaining("0");
         assertThatIllegalArgumentException().isThrownBy(() -> new FragmentingRelay(target, 1, Duration.ofMillis(-1)))
                 .withMessageContaining("pause");
