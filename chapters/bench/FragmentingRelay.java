@@ -101,7 +101,7 @@ public final class FragmentingRelay implements AutoCloseable {
         links.forEach(Link::abort);
     }
 
-    /// Writes the relay has made so far, both directions together: one per piece.
+    /// Writes the relay has made (or is making) so far, both directions together: one per piece.
     public long pieces() {
         return pieces.get();
     }
@@ -199,15 +199,15 @@ public final class FragmentingRelay implements AutoCloseable {
                             long sent = toTarget.get();
                             if (cue >= 0 && sent + len >= cue) {
                                 len = (int) (cue - sent);
+                                pieces.incrementAndGet();
                                 out.write(buffer, off, len);
                                 toTarget.addAndGet(len);
-                                pieces.incrementAndGet();
                                 abort();
                                 return;
                             }
                         }
+                        pieces.incrementAndGet(); // counted first: once the peer has the bytes, the count has them too
                         out.write(buffer, off, len);
-                        pieces.incrementAndGet();
                         if (towardsTarget) {
                             toTarget.addAndGet(len);
                         }
