@@ -125,8 +125,15 @@ class DatagramExchangeTest {
         var client = udp();
         respond(server, 1, Map.of(3, 5_000));
 
-        Throwable thrown = catchThrowable(() -> DatagramExchange.request(client, server.getLocalAddress(), new byte[3], 1_000, WAIT));
+        var reply = new byte[1][];
+        Throwable thrown = catchThrowable(
+                () -> reply[0] = DatagramExchange.request(client, server.getLocalAddress(), new byte[3], 1_000, WAIT));
 
+        if (thrown == null) {
+            throw new AssertionError(("request() returned a %d-byte reply, but the server sent 5000 bytes: the kernel "
+                    + "cut the datagram to the buffer and said nothing. Receive into one byte more than maxReply: if "
+                    + "that byte fills, the reply was too long.").formatted(reply[0] == null ? -1 : reply[0].length));
+        }
         assertThat(thrown)
                 .as("request() with maxReply 1000, answered by a 5000-byte datagram: the kernel cuts a datagram to "
                         + "the buffer in silence, so code must ask for one byte more to notice")

@@ -1,6 +1,7 @@
 import java.io.DataInputStream;
 import java.io.EOFException;
 import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.lang.management.ManagementFactory;
 import java.net.InetSocketAddress;
 import java.net.ProtocolException;
@@ -14,6 +15,7 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.Random;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 
 import org.junit.jupiter.api.DisplayName;
@@ -60,6 +62,22 @@ class FramedChannelTest {
 
     private static byte[] frame(byte[] body) {
         return frame(body.length, body);
+    }
+
+    /// Calls receive(), turning a failure into an explanation in stream terms (the cause is kept).
+    private static byte[] receiveOrExplain(FramedChannel frames, String situation) {
+        try {
+            return frames.receive();
+        } catch (Throwable t) {
+            throw new AssertionError("receive() threw %s while %s. read() returns whatever has arrived — 1 byte of a "
+                    .formatted(t, situation) + "4-byte header, half a body — so each part of a frame needs a loop "
+                    + "that reads until it is complete.", t);
+        }
+    }
+
+    /// Sizes of the messages, for a comparison that prints short.
+    private static List<Integer> sizes(List<byte[]> messages) {
+        return messages.stream().map(m -> m == null ? -1 : m.length).toList();
     }
 
     private static byte[] random(int size, long seed) {
@@ -144,11 +162,12 @@ class FramedChannelTest {
         }
         var received = new ArrayList<byte[]>();
         for (int i = 0; i < messages.size(); i++) {
-            received.add(frames.receive());
+            received.add(receiveOrExplain(frames, "frames of 0, 1, 3 and 90 bytes arrived one byte per segment"));
         }
 
-        assertThat(received).as("messages received, each sent in one write and cut into 1-byte segments by the "
-                + "relay: read() returns what has arrived, maybe 1 byte, so a frame needs a loop").containsExactlyElementsOf(messages);
+        assertThat(sizes(received)).as("sizes of the messages received (-1: null), each frame sent in one write and "
+                + "cut into 1-byte segments by the relay").containsExactlyElementsOf(sizes(messages));
+        assertThat(received).as("the messages received").containsExactlyElementsOf(messages);
     }
 
     @Test
@@ -173,15 +192,17 @@ class FramedChannelTest {
             received.add(next);
         }
 
-        assertThat(received).as("messages received from 40 frames that came in one write: a read may carry the end "
-                + "of one frame and the start of the next, and those bytes belong to the next receive()")
-                .containsExactlyElementsOf(messages);
+        assertThat(sizes(received)).as("sizes of the messages received from 40 frames that came in one write (then "
+                        + "EOF): a read may carry the end of one frame and the start of the next, and those bytes "
+                        + "belong to the next receive()")
+                .containsExactlyElementsOf(sizes(messages));
+        assertThat(received).as("the messages received").containsExactlyElementsOf(messages);
     }
 
     @Test
     @Tag("task:2")
     @DisplayName("messages of 6 MiB, 0 bytes and 2 MiB round-trip intact through a fragmenting relay")
-    void carriesMultiMegabyteMessages() throws Exception {
+    void carriesMultiMegabyteMessages() throws Throwable {
         var listener = listener();
         var relay = lab.track(new FragmentingRelay(listener.getLocalAddress(), 60_000));
         var client = lab.track(SocketChannel.open(relay.address()));
@@ -192,21 +213,42 @@ class FramedChannelTest {
         var echo = CompletableFuture.runAsync(() -> {
             try {
                 for (int i = 0; i < 3; i++) {
-                    serverFrames.send(serverFrames.receive());
+                    serverFrames.send(receiveOrExplain(serverFrames, "a multi-megabyte message came through a relay"));
                 }
             } catch (IOException e) {
-                throw new RuntimeException(e);
+                throw new UncheckedIOException(e);
             }
         });
+        echo.exceptionally(failed -> { // a failed echo must not leave the client waiting for a reply
+            try {
+                server.close();
+            } catch (IOException ignored) {
+                // closing is all that is left to do
+            }
+            return null;
+        });
 
-        clientFrames.send(big);
-        var first = clientFrames.receive();
-        clientFrames.send(new byte[0]);
-        var empty = clientFrames.receive();
+        byte[] first = null, empty = null, second = null;
         var other = random(2 << 20, 7);
-        clientFrames.send(other);
-        var second = clientFrames.receive();
-        echo.get(3, TimeUnit.SECONDS);
+        IOException clientFailure = null;
+        try {
+            clientFrames.send(big);
+            first = clientFrames.receive();
+            clientFrames.send(new byte[0]);
+            empty = clientFrames.receive();
+            clientFrames.send(other);
+            second = clientFrames.receive();
+        } catch (IOException e) {
+            clientFailure = e; // the echo's failure, if any, is the cause: it is reported first, below
+        }
+        try {
+            echo.get(3, TimeUnit.SECONDS);
+        } catch (ExecutionException e) {
+            throw e.getCause();
+        }
+        if (clientFailure != null) {
+            throw new AssertionError("the client's send() or receive() failed: " + clientFailure, clientFailure);
+        }
 
         assertThat(first).as("a 6 MiB message after its round trip (%d bytes back)", first == null ? -1 : first.length)
                 .isEqualTo(big);
