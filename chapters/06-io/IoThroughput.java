@@ -4,7 +4,7 @@
 // Chapter 6, a demo of its own (not part of the lesson or the tests): how fast one TCP connection on loopback
 // moves bytes, by the size of the buffer each write()/read() hands the kernel. Moves 1 GiB per buffer size after
 // a warm-up GiB (6 GiB in all), then, if iperf3 is installed, runs it for 5 s on a fresh port to compare.
-// Takes about 5 s, or 14 s with iperf3.   Run: ./jbang chapters/06-io/IoThroughput.java
+// Takes about 5 s, or 15 s with iperf3.   Run: ./jbang chapters/06-io/IoThroughput.java
 
 final InetSocketAddress ANY_LOOPBACK_PORT = new InetSocketAddress(InetAddress.getLoopbackAddress(), 0);
 final long GIB = 1L << 30;
