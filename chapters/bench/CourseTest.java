@@ -69,6 +69,7 @@ class CourseTest {
 
     // Child runs wait mostly on sockets and timeouts, so two at a time keeps both cores busy without starving tests.
     private static ExecutorService runner;
+    private static ExecutorService lessonRunner;
     private static CompletableFuture<List<Row>> exercisesRun;
     private static final Map<KnownBad, CompletableFuture<List<Row>>> knownBadRuns = new java.util.LinkedHashMap<>();
     private static final Map<Path, CompletableFuture<Ran[]>> lessonRuns = new TreeMap<>();
@@ -77,18 +78,25 @@ class CourseTest {
     static void startEveryRun() throws IOException {
         Files.createDirectories(WORK);
         runner = Executors.newFixedThreadPool(2);
+        lessonRunner = Executors.newSingleThreadExecutor();
         exercisesRun = CompletableFuture.supplyAsync(CourseTest::gradeExercises, runner);
         for (KnownBad bug : KnownBad.all(ROOT.resolve("chapters"))) {
             knownBadRuns.put(bug, CompletableFuture.supplyAsync(() -> gradeKnownBad(bug), runner));
         }
+        // Lessons are timed against their budget, so they run one at a time once the grading runs are done.
+        CompletableFuture<?> previous = CompletableFuture.allOf(Stream.concat(Stream.of(exercisesRun),
+                knownBadRuns.values().stream()).toArray(CompletableFuture[]::new)).exceptionally(failed -> null);
         for (Path lesson : lessons()) {
-            lessonRuns.put(lesson, CompletableFuture.supplyAsync(() -> runLesson(lesson), runner));
+            CompletableFuture<Ran[]> run = previous.thenApplyAsync(ignored -> runLesson(lesson), lessonRunner);
+            lessonRuns.put(lesson, run);
+            previous = run.exceptionally(failed -> null);
         }
     }
 
     @AfterAll
     static void stopRunner() {
         runner.shutdownNow();
+        lessonRunner.shutdownNow();
     }
 
     @Test
