@@ -335,12 +335,11 @@ class DialerTest {
 
     /// The GaveUp that dial() must have thrown, or a failure saying what it did instead.
     private static Dialer.GaveUp gaveUp(Throwable thrown, String why) {
-        switch (thrown) {
-            case Dialer.GaveUp gaveUp -> {
-                return gaveUp;
-            }
-            case RuntimeException | Error bug -> throw bug; // a crash, not a verdict on the network: show it as it is
-            case null, default -> { }
+        if (thrown instanceof Dialer.GaveUp gaveUp) {
+            return gaveUp;
+        }
+        if (thrown instanceof RuntimeException bug) {
+            throw bug; // a crash, not a verdict on the network: show it as it is
         }
         throw new AssertionError("dial() should have given up with Dialer.GaveUp (" + why + "), but it "
                 + (thrown == null ? "returned a socket" : "threw " + thrown), thrown);
