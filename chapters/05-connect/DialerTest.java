@@ -117,12 +117,10 @@ class DialerTest {
                 .isBetween(ofMillis(150), ofSeconds(2));
         assertThat(attempt.took()).as("the time the TimedOut attempt reports (measured %s)", waited)
                 .isBetween(ofMillis(150), waited);
-        if (ProcNetTcp.available()) {
-            ProcNetTcp.await("the timed-out client's SYN_SENT row toward port %d to go (its socket closed)"
-                            .formatted(to.getPort()),
-                    rows -> rows.stream().noneMatch(e -> e.remote().getPort() == to.getPort()
-                            && e.state() == ProcNetTcp.State.SYN_SENT), ofSeconds(1));
-        }
+        ProcNetTcp.await("the timed-out client's SYN_SENT row toward port %d to go: a socket left open keeps "
+                        .formatted(to.getPort()) + "retransmitting its SYN",
+                rows -> rows.stream().noneMatch(e -> e.remote().getPort() == to.getPort()
+                        && e.state() == ProcNetTcp.State.SYN_SENT), ofSeconds(1));
     }
 
     @Test
@@ -257,8 +255,9 @@ class DialerTest {
     @Test
     @Tag("task:2")
     @DisplayName("dial() rejects a port out of range, no addresses, and a timeout, backoff or deadline that is not positive")
-    void dialRejectsBadArguments() {
+    void dialRejectsBadArguments() throws IOException {
         var one = List.of(LOOPBACK);
+        int free = Lab.freePort(); // should a check be missing, the dial finds nobody there
         var patience = new Dialer.Patience(ofMillis(100), ofMillis(10), ofSeconds(1));
         Consumer<Dialer.Attempt> ignore = a -> { };
 
@@ -268,16 +267,16 @@ class DialerTest {
                     .withMessageContaining(String.valueOf(port));
         }
         assertThatIllegalArgumentException().as("dial(no addresses at all)")
-                .isThrownBy(() -> Dialer.dial(List.of(), 80, patience, ignore))
+                .isThrownBy(() -> Dialer.dial(List.of(), free, patience, ignore))
                 .withMessageContaining("address");
         assertThatIllegalArgumentException().as("dial(connectTimeout 0): it would mean no bound at all")
-                .isThrownBy(() -> Dialer.dial(one, 80, new Dialer.Patience(Duration.ZERO, ofMillis(10), ofSeconds(1)), ignore))
+                .isThrownBy(() -> Dialer.dial(one, free, new Dialer.Patience(Duration.ZERO, ofMillis(10), ofSeconds(1)), ignore))
                 .satisfies(e -> assertThat(e.getMessage()).containsIgnoringCase("timeout").containsAnyOf("PT0S", "0"));
         assertThatIllegalArgumentException().as("dial(firstBackoff -10 ms)")
-                .isThrownBy(() -> Dialer.dial(one, 80, new Dialer.Patience(ofMillis(100), ofMillis(-10), ofSeconds(1)), ignore))
+                .isThrownBy(() -> Dialer.dial(one, free, new Dialer.Patience(ofMillis(100), ofMillis(-10), ofSeconds(1)), ignore))
                 .satisfies(e -> assertThat(e.getMessage()).containsIgnoringCase("backoff").containsAnyOf("PT-0.01S", "-10"));
         assertThatIllegalArgumentException().as("dial(deadline -1 s)")
-                .isThrownBy(() -> Dialer.dial(one, 80, new Dialer.Patience(ofMillis(100), ofMillis(10), ofSeconds(-1)), ignore))
+                .isThrownBy(() -> Dialer.dial(one, free, new Dialer.Patience(ofMillis(100), ofMillis(10), ofSeconds(-1)), ignore))
                 .satisfies(e -> assertThat(e.getMessage()).containsIgnoringCase("deadline").containsAnyOf("PT-1S", "-1"));
     }
 
@@ -288,11 +287,10 @@ class DialerTest {
         int port = listener.getLocalPort();
         lab.connect(port);
         lab.connect(port);
-        if (ProcNetTcp.available()) {
-            ProcNetTcp.await("two connections in the accept queue of port " + port,
-                    rows -> rows.stream().anyMatch(e -> e.state() == ProcNetTcp.State.LISTEN
-                            && e.local().getPort() == port && e.rxQueue() == 2), ofSeconds(1));
-        }
+        // Linux only (elsewhere the test is skipped, saying so): other kernels size and overflow the queue differently.
+        ProcNetTcp.await("two connections in the accept queue of port " + port,
+                rows -> rows.stream().anyMatch(e -> e.state() == ProcNetTcp.State.LISTEN
+                        && e.local().getPort() == port && e.rxQueue() == 2), ofSeconds(1));
         return listener;
     }
 
