@@ -108,7 +108,7 @@ public final class Dialer {
             // alternates); the first that completes the handshake wins.
             for (InetAddress address : addresses) {
                 long left = deadline - System.nanoTime();
-                if (left < 1_000_000) {
+                if (left < 1_000_000) { // under a millisecond: connect() counts whole ones, and cannot wait less
                     throw gaveUp(port, patience, attempts);
                 }
                 // The deadline bounds connect() too: a 2 s connect timeout must not outlive a 250 ms deadline.
