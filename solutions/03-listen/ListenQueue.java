@@ -100,15 +100,11 @@ public final class ListenQueue {
             while (connected.size() < max) {
                 var client = new Socket();
                 try {
-                    client.connect(address, millis);
+                    client.connect(address, millis); // on failure, connect() closes the client itself
                 } catch (SocketTimeoutException queueFull) {
                     // No answer at all: the accept queue is full, so Linux dropped our SYN (tcp_abort_on_overflow=0)
                     // and would keep retransmitting it. That silence is the queue's limit.
-                    client.close();
                     return connected;
-                } catch (IOException e) {
-                    client.close();
-                    throw e;
                 }
                 connected.add(client);
             }
