@@ -1,4 +1,5 @@
 import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.net.ConnectException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
@@ -13,6 +14,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Tag;
@@ -221,7 +223,7 @@ class ListenQueueTest {
             try {
                 return ListenQueue.fill(new InetSocketAddress(Lab.LOOPBACK, port), ofMillis(2_500), 3);
             } catch (IOException e) {
-                throw new java.io.UncheckedIOException(e);
+                throw new UncheckedIOException(e);
             }
         }, task -> Thread.ofVirtual().name("fill").start(task));
         lab.track(() -> filling.thenAccept(ListenQueueTest::closeAll));
@@ -233,7 +235,15 @@ class ListenQueueTest {
         }
         listener.setSoTimeout(2_000);
         lab.track(listener.accept());
-        var clients = filling.get(2_500, TimeUnit.MILLISECONDS);
+        List<Socket> clients;
+        try {
+            clients = filling.get(2_500, TimeUnit.MILLISECONDS);
+        } catch (TimeoutException stillWaiting) {
+            throw new AssertionError("fill() had not returned 2.5 s after accept() freed a slot: the third client's "
+                    + "retransmitted SYN should have got in about 1 s after its first one. TCP table now:\n"
+                    + ProcNetTcp.show(ProcNetTcp.snapshot().stream()
+                            .filter(e -> e.local().getPort() == port || e.remote().getPort() == port).toList()), null);
+        }
 
         assertThat(rows.stream().filter(e -> e.local().getPort() == port && e.state() == ProcNetTcp.State.SYN_RECV))
                 .as("SYN_RECV rows of the listener while its queue was full: Linux drops the SYN, so none")
