@@ -36,7 +36,7 @@ void main() throws Exception {
     var address = new InetSocketAddress(LOOPBACK, port);
     // end::listen[]
     step("listen(fd, 1)  ↔  new ServerSocket(0, 1, 127.0.0.1): port " + port + ", and nobody calls accept()");
-    table(port);
+    IO.println("  a LISTEN row, accept queue " + depth(port));
 
     step("Three clients connect one by one, each with a connect timeout of " + SHORT.toMillis() + " ms");
     var clients = new ArrayList<Socket>();
@@ -84,10 +84,12 @@ void main() throws Exception {
     // tag::zero[]
     try (var zero = new ServerSocket(0, 0, LOOPBACK); var huge = new ServerSocket(0, 100_000, LOOPBACK)) {
         var in = new ArrayList<Socket>();
-        while (dial(new InetSocketAddress(LOOPBACK, zero.getLocalPort()), SHORT) instanceof Connected c) {
-            in.add(c.socket());
+        for (int i = 0; i < 51; i++) { // all at once: a 52nd would time out like client 3 above
+            if (dial(new InetSocketAddress(LOOPBACK, zero.getLocalPort()), SHORT) instanceof Connected c) {
+                in.add(c.socket());
+            }
         }
-        IO.println("  port %d, backlog 0: %d clients got in before one timed out, so Java passed 50 to listen()"
+        IO.println("  port %d, backlog 0: %d of 51 clients got in with no accept(): Java passed 50 to listen()"
                 .formatted(zero.getLocalPort(), in.size()));
         IO.println("  port %d, backlog 100000: more than somaxconn allows".formatted(huge.getLocalPort()));
         ss(zero.getLocalPort(), huge.getLocalPort()); // on a LISTEN row, Recv-Q is the queue, Send-Q the backlog in force
