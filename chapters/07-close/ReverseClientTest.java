@@ -82,9 +82,14 @@ class ReverseClientTest {
         server.close();
         // The client sent the first FIN: it is the active closer, so TIME_WAIT is its, even before it reads the reply.
         // The server, the passive closer, goes CLOSE_WAIT -> LAST_ACK -> CLOSED: its row disappears.
-        ProcNetTcp.await("client TIME_WAIT and no row left for the server's end", r ->
-                has(r, clientEnd, serverEnd, ProcNetTcp.State.TIME_WAIT)
-                        && r.stream().noneMatch(e -> e.is(serverEnd, clientEnd)), BOUND);
+        var rows = ProcNetTcp.await("the server's end to close, and the client's to reach TIME_WAIT or vanish", r ->
+                r.stream().noneMatch(e -> e.is(serverEnd, clientEnd)
+                        || (e.is(clientEnd, serverEnd) && e.state() != ProcNetTcp.State.TIME_WAIT)), BOUND);
+        assertThat(has(rows, clientEnd, serverEnd, ProcNetTcp.State.TIME_WAIT))
+                .withFailMessage("the client's end of the connection is gone instead of in TIME_WAIT: the server's "
+                        + "reply reached a socket that was closed, not half-closed, and the client's kernel answered "
+                        + "it with RST. finish() must shut down the sending side only (shutdownOutput, SHUT_WR).")
+                .isTrue();
         assertThat(new String(readReply(client), StandardCharsets.US_ASCII))
                 .as("the reply, read after the client's own FIN").isEqualTo("pong");
     }

@@ -114,7 +114,7 @@ class ReverseServerTest {
                 vanished.getOutputStream().write(ReverseClientTest.pattern(50_000));
             }
         }
-        long deadline = System.nanoTime() + BOUND.toNanos();
+        long deadline = System.nanoTime() + ofSeconds(1).toNanos();
         for (var client : idle) {
             // The server should have closed each one after 100 ms; a client it kept is closed here all the same,
             // and the check below finds what the server did not close.
@@ -217,7 +217,7 @@ class ReverseServerTest {
     /// TCP table, slow to read on a busy machine, is read once.)
     private static void assertServerLetGo(int port, int baseline, String when) {
         try {
-            await().atMost(BOUND).pollInterval(ofMillis(10)).until(() -> sockets() == baseline);
+            await().atMost(ofMillis(1_500)).pollInterval(ofMillis(10)).until(() -> sockets() == baseline);
         } catch (ConditionTimeoutException stillOpen) {
             // the assertions below say what is left
         }

@@ -1,0 +1,85 @@
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.Socket;
+import java.time.Duration;
+
+/// Known bad: finish() closes the socket's OutputStream to say "done sending". Tempting because closing a stream
+/// is how Java ends one — but closing a Socket's stream closes the socket: both directions, not SHUT_WR alone.
+/// The server still sees -1 (the JDK sends FIN first), but the reply meets a closed socket and is lost.
+/// Caught by: ReverseClientTest#halfCloseDeliversTheWholeReply, ReverseClientTest#finishHalfClosesAndTheClientEndsInTimeWait, ReverseClientTest#writingAfterFinishFails
+public final class ReverseClient implements AutoCloseable {
+
+    private final Socket socket;
+    private final InputStream in;
+    private final OutputStream out;
+
+    private ReverseClient(Socket socket) throws IOException {
+        this.socket = socket;
+        this.in = socket.getInputStream();
+        this.out = socket.getOutputStream();
+    }
+
+    // tag::connect[]
+    public static ReverseClient connect(InetAddress address, int port, Duration timeout) throws IOException {
+        if (address == null) {
+            throw new IllegalArgumentException("address must not be null");
+        }
+        if (port < 1 || port > 65_535) {
+            throw new IllegalArgumentException("port " + port + " is out of range 1-65535");
+        }
+        int millis = positiveMillis(timeout);
+        var socket = new Socket();
+        try {
+            socket.connect(new InetSocketAddress(address, port), millis);
+            // SO_TIMEOUT bounds every read: a server that never closes costs a timeout, not a hung client.
+            socket.setSoTimeout(millis);
+            return new ReverseClient(socket);
+        } catch (IOException | RuntimeException e) {
+            socket.close(); // a failed connect still holds a descriptor
+            throw e;
+        }
+    }
+    // end::connect[]
+
+    public void send(byte[] bytes) throws IOException {
+        out.write(bytes);
+    }
+
+    // tag::finish[]
+    public void finish() throws IOException {
+        out.close(); // BUG: closes the whole socket, not just the sending side
+    }
+
+    public byte[] readToEnd() throws IOException {
+        // -1 arrives only with the server's FIN: that, not a pause, is the end of the reply.
+        return in.readAllBytes();
+    }
+    // end::finish[]
+
+    // tag::abort[]
+    public void abort() throws IOException {
+        // SO_LINGER 0: close() discards what is queued and sends RST instead of FIN — no TIME_WAIT anywhere,
+        // and the peer's next read fails with ECONNRESET.
+        socket.setSoLinger(true, 0);
+        socket.close();
+    }
+    // end::abort[]
+
+    @Override
+    public void close() throws IOException {
+        // The orderly close: FIN after pending data (if finish() has not sent it already), descriptor released.
+        socket.close();
+    }
+
+    private static int positiveMillis(Duration timeout) {
+        if (timeout == null || timeout.isNegative() || timeout.isZero()) {
+            // SO_TIMEOUT 0 means "wait forever": exactly what a bound is there to prevent.
+            throw new IllegalArgumentException("timeout must be positive, got " + timeout);
+        }
+        // Rounded up to 1 ms, never down to 0 (which would mean no bound at all).
+        return (int) Math.clamp(timeout.toMillis(), 1, Integer.MAX_VALUE);
+    }
+}

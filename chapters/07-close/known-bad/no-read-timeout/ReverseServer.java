@@ -1,0 +1,105 @@
+import java.io.IOException;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.time.Duration;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+
+/// Known bad: the handler never sets a read timeout (SO_TIMEOUT), so a client that sends half a request and goes
+/// quiet holds its connection, its descriptor and a thread for as long as it likes. Tempting because every
+/// well-behaved client ends its request, and the handler does close on every path it can reach.
+/// Caught by: ReverseServerTest#closesAnIdleConnectionAfterTheReadTimeout
+public final class ReverseServer implements AutoCloseable {
+
+    private final ServerSocket listener;
+    private final int readTimeoutMillis;
+    private final Set<Socket> open = ConcurrentHashMap.newKeySet();
+    private final Thread acceptor;
+
+    private ReverseServer(ServerSocket listener, int readTimeoutMillis) {
+        this.listener = listener;
+        this.readTimeoutMillis = readTimeoutMillis;
+        this.acceptor = Thread.ofVirtual().name("reverse-accept").start(this::acceptLoop);
+    }
+
+    public static ReverseServer start(InetAddress address, int port, Duration readTimeout) throws IOException {
+        if (address == null) {
+            throw new IllegalArgumentException("address must not be null");
+        }
+        if (port < 0 || port > 65_535) {
+            throw new IllegalArgumentException("port " + port + " is out of range 0-65535");
+        }
+        if (readTimeout == null || readTimeout.isNegative() || readTimeout.isZero()) {
+            // SO_TIMEOUT 0 means "wait forever": a silent client would then hold its connection for good.
+            throw new IllegalArgumentException("read timeout must be positive, got " + readTimeout);
+        }
+        var listener = new ServerSocket(port, 50, address);
+        return new ReverseServer(listener, (int) Math.clamp(readTimeout.toMillis(), 1, Integer.MAX_VALUE));
+    }
+
+    public int port() {
+        return listener.getLocalPort();
+    }
+
+    private void acceptLoop() {
+        while (!listener.isClosed()) {
+            Socket connection;
+            try {
+                connection = listener.accept();
+            } catch (IOException e) {
+                return; // the listener was closed: stop() is under way
+            }
+            open.add(connection);
+            if (listener.isClosed()) {
+                // close() ran between accept() and add(): it did not see this one.
+                closeQuietly(connection);
+                return;
+            }
+            Thread.ofVirtual().name("reverse-conn-", connection.getPort()).start(() -> serve(connection));
+        }
+    }
+
+    // tag::serve[]
+    private void serve(Socket connection) {
+        // try-with-resources closes on every path out: EOF and reply, read timeout, reset, broken pipe.
+        // A path that skips close() leaves the descriptor open and, once the peer closes, a CLOSE_WAIT for good.
+        try (connection) {
+            // BUG: no SO_TIMEOUT; readTimeoutMillis is validated and then forgotten
+            byte[] request = connection.getInputStream().readAllBytes(); // to the client's FIN
+            byte[] reply = new byte[request.length];
+            for (int i = 0; i < request.length; i++) {
+                reply[i] = request[request.length - 1 - i];
+            }
+            connection.getOutputStream().write(reply);
+        } catch (IOException peerGoneOrSilent) {
+            // Connection reset, timed out, Broken pipe: nothing to tell a peer that is gone; the close is the answer.
+        } finally {
+            open.remove(connection);
+        }
+    }
+    // end::serve[]
+
+    @Override
+    public void close() throws IOException {
+        // Closing the listener wakes accept(); closing each connection wakes its handler's read.
+        listener.close();
+        for (Socket connection : open) {
+            closeQuietly(connection);
+        }
+        try {
+            acceptor.join(Duration.ofSeconds(2));
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    private static void closeQuietly(Socket socket) {
+        try {
+            socket.close();
+        } catch (IOException ignored) {
+            // already closed, or the peer is gone: either way the descriptor is released
+        }
+    }
+}
