@@ -22,7 +22,6 @@ public final class ReverseClient implements AutoCloseable {
         this.out = socket.getOutputStream();
     }
 
-    // tag::connect[]
     public static ReverseClient connect(InetAddress address, int port, Duration timeout) throws IOException {
         if (address == null) {
             throw new IllegalArgumentException("address must not be null");
@@ -42,13 +41,11 @@ public final class ReverseClient implements AutoCloseable {
             throw e;
         }
     }
-    // end::connect[]
 
     public void send(byte[] bytes) throws IOException {
         out.write(bytes);
     }
 
-    // tag::finish[]
     public void finish() throws IOException {
         // shutdown(SHUT_WR): the kernel sends FIN after the queued bytes; the peer's read returns -1 and our
         // input stays open. Closing out (getOutputStream().close()) would close the whole socket instead.
@@ -59,16 +56,13 @@ public final class ReverseClient implements AutoCloseable {
         // -1 arrives only with the server's FIN: that, not a pause, is the end of the reply.
         return in.readAllBytes();
     }
-    // end::finish[]
 
-    // tag::abort[]
     public void abort() throws IOException {
         // SO_LINGER 0: close() discards what is queued and sends RST instead of FIN — no TIME_WAIT anywhere,
         // and the peer's next read fails with ECONNRESET.
         socket.setSoLinger(true, 0);
         socket.close();
     }
-    // end::abort[]
 
     @Override
     public void close() throws IOException {

@@ -61,7 +61,6 @@ public final class ReverseServer implements AutoCloseable {
         }
     }
 
-    // tag::serve[]
     private void serve(Socket connection) {
         try {
             connection.setSoTimeout(readTimeoutMillis);
@@ -78,7 +77,6 @@ public final class ReverseServer implements AutoCloseable {
             open.remove(connection);
         }
     }
-    // end::serve[]
 
     @Override
     public void close() throws IOException {

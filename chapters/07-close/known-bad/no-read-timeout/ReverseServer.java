@@ -61,7 +61,6 @@ public final class ReverseServer implements AutoCloseable {
         }
     }
 
-    // tag::serve[]
     private void serve(Socket connection) {
         // try-with-resources closes on every path out: EOF and reply, read timeout, reset, broken pipe.
         // A path that skips close() leaves the descriptor open and, once the peer closes, a CLOSE_WAIT for good.
@@ -79,7 +78,6 @@ public final class ReverseServer implements AutoCloseable {
             open.remove(connection);
         }
     }
-    // end::serve[]
 
     @Override
     public void close() throws IOException {
