@@ -8,6 +8,7 @@
 /// Both ends of one loopback connection: the client's socket and the one the server accepted.
 record Pair(Socket client, Socket server, SocketAddress clientEnd, SocketAddress serverEnd) {}
 
+final String GONE = "(no row: the kernel has forgotten this end)";
 ServerSocket listener;
 boolean linux = ProcNetTcp.available() && Descriptors.available();
 
@@ -21,7 +22,7 @@ void main() throws Exception {
     // tag::orderly[]
     var orderly = pair();
     orderly.client().close();                                 // close(fd): FIN
-    show(orderly, "FIN_WAIT2", "CLOSE_WAIT");                 // the server's rx=1 is the FIN it has not read yet
+    show(orderly, "FIN_WAIT2", "CLOSE_WAIT");                 // client inode=0: an orphan; server rx=1: the FIN, unread
     IO.println("  server read() = " + orderly.server().getInputStream().read() + "   (the peer's FIN: end of stream)");
     orderly.server().close();                                 // its own FIN: LAST_ACK until the client's ACK
     show(orderly, "TIME_WAIT", null);                         // on loopback LAST_ACK lasts one round trip
@@ -53,27 +54,23 @@ void main() throws Exception {
     // end::abort[]
     abortive.server().close();
 
-    step("Closing with 1000 bytes unread, java.net.Socket.close(): the JDK sends FIN, then the kernel RST");
+    step("Closing with 1000 bytes unread: through java.net.Socket, then through SocketChannel");
     // tag::unread[]
     var unread = pair();
     unread.server().getOutputStream().write(new byte[1000]);  // the client will never read these
     show(unread, rows -> rows.stream().anyMatch(e -> e.is(unread.clientEnd(), unread.serverEnd()) && e.rxQueue() == 1000));
-    unread.client().close();
-    IO.println("  server read(): " + attempt(unread.server().getInputStream()::read) + "   (the FIN came first)");
-    IO.println("  server write(): " + attempt(() -> write(unread.server())) + "   (the RST came next)");
-    // end::unread[]
-    unread.server().close();
-
-    step("Closing with 1000 bytes unread, SocketChannel.close(): close(fd) as in C, RST at once");
-    // tag::unread-channel[]
+    unread.client().close();                                  // the JDK: shutdown(SHUT_WR), then close(fd)
+    IO.println("  Socket.close():        server read() " + attempt(unread.server().getInputStream()::read)
+            + ", then write() " + attempt(() -> write(unread.server())));  // the FIN came first, then the RST
     var channel = SocketChannel.open(listener.getLocalSocketAddress());
     var reset = new Pair(channel.socket(), listener.accept(), channel.getLocalAddress(), channel.getRemoteAddress());
     reset.server().getOutputStream().write(new byte[1000]);
-    show(reset, rows -> rows.stream().anyMatch(e -> e.is(reset.clientEnd(), reset.serverEnd()) && e.rxQueue() == 1000));
-    channel.close();
-    IO.println("  server read(): " + attempt(reset.server().getInputStream()::read));
+    awaitQuietly(rows -> rows.stream().anyMatch(e -> e.is(reset.clientEnd(), reset.serverEnd()) && e.rxQueue() == 1000));
+    channel.close();                                          // close(fd), as in C: RST at once
+    IO.println("  SocketChannel.close(): server read() " + attempt(reset.server().getInputStream()::read));
     show(reset, null, null);
-    // end::unread-channel[]
+    // end::unread[]
+    unread.server().close();
     reset.server().close();
 
     step("Writing to a peer that is gone: the server closed; the client writes 1 KiB, five times");
@@ -128,10 +125,8 @@ void show(Pair p, String client, String server) {
 void show(Pair p, Predicate<List<ProcNetTcp.Entry>> expected) {
     if (linux) {
         var rows = awaitQuietly(expected);
-        for (var end : List.of(List.of("client", p.clientEnd(), p.serverEnd()), List.of("server", p.serverEnd(), p.clientEnd()))) {
-            IO.println("  %s  %s".formatted(end.get(0), rows.stream().filter(e -> e.is((SocketAddress) end.get(1), (SocketAddress) end.get(2)))
-                    .map(Object::toString).findFirst().orElse("(no row: the kernel has forgotten this end)")));
-        }
+        IO.println("  client  " + rows.stream().filter(e -> e.is(p.clientEnd(), p.serverEnd())).findFirst().map(Object::toString).orElse(GONE));
+        IO.println("  server  " + rows.stream().filter(e -> e.is(p.serverEnd(), p.clientEnd())).findFirst().map(Object::toString).orElse(GONE));
     }
 }
 
@@ -149,7 +144,7 @@ void showPort(String state, int count) {
     }
 }
 
-/// Waits on the TCP table (2 s at most); if the kernel never shows what was expected, prints what it does show.
+/// Waits on the TCP table (2 s at most); if the kernel never shows what was expected, goes on with what it shows.
 List<ProcNetTcp.Entry> awaitQuietly(Predicate<List<ProcNetTcp.Entry>> expected) {
     try {
         return ProcNetTcp.await("the states this step expects", expected, Duration.ofSeconds(2));
