@@ -8,7 +8,6 @@
 /// Both ends of one loopback connection: the client's socket and the one the server accepted.
 record Pair(Socket client, Socket server, SocketAddress clientEnd, SocketAddress serverEnd) {}
 
-final String GONE = "(no row: the kernel has forgotten this end)";
 ServerSocket listener;
 boolean linux = ProcNetTcp.available() && Descriptors.available();
 
@@ -125,9 +124,14 @@ void show(Pair p, String client, String server) {
 void show(Pair p, Predicate<List<ProcNetTcp.Entry>> expected) {
     if (linux) {
         var rows = awaitQuietly(expected);
-        IO.println("  client  " + rows.stream().filter(e -> e.is(p.clientEnd(), p.serverEnd())).findFirst().map(Object::toString).orElse(GONE));
-        IO.println("  server  " + rows.stream().filter(e -> e.is(p.serverEnd(), p.clientEnd())).findFirst().map(Object::toString).orElse(GONE));
+        IO.println("  client  " + row(rows, p.clientEnd(), p.serverEnd()));
+        IO.println("  server  " + row(rows, p.serverEnd(), p.clientEnd()));
     }
+}
+
+String row(List<ProcNetTcp.Entry> rows, SocketAddress local, SocketAddress remote) {
+    return rows.stream().filter(e -> e.is(local, remote)).findFirst().map(Object::toString)
+            .orElse("(no row: the kernel has forgotten this end)");
 }
 
 boolean in(List<ProcNetTcp.Entry> rows, SocketAddress local, SocketAddress remote, String state) {
@@ -139,7 +143,8 @@ boolean in(List<ProcNetTcp.Entry> rows, SocketAddress local, SocketAddress remot
 void showPort(String state, int count) {
     if (linux) {
         int port = listener.getLocalPort();
-        var rows = awaitQuietly(r -> r.stream().filter(e -> e.local().getPort() == port && e.state().name().equals(state)).count() == count);
+        var rows = awaitQuietly(r -> r.stream()
+                .filter(e -> e.local().getPort() == port && e.state().name().equals(state)).count() == count);
         IO.println(ProcNetTcp.show(rows.stream().filter(e -> e.local().getPort() == port).toList()));
     }
 }

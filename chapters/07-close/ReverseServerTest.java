@@ -49,7 +49,8 @@ class ReverseServerTest {
 
         assertThat(reply.length).as("bytes of the reply up to the server's FIN (the request had %d)", request.length)
                 .isEqualTo(request.length);
-        assertThat(reply).as("the reply: the request's bytes in reverse order").isEqualTo(ReverseClientTest.reversed(request));
+        assertThat(reply).as("the reply: the request's bytes in reverse order")
+                .isEqualTo(ReverseClientTest.reversed(request));
     }
 
     @Test

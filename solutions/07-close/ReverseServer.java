@@ -49,7 +49,7 @@ public final class ReverseServer implements AutoCloseable {
             try {
                 connection = listener.accept();
             } catch (IOException e) {
-                return; // the listener was closed: stop() is under way
+                return; // the listener was closed by close(), or cannot accept any more
             }
             open.add(connection);
             if (listener.isClosed()) {
@@ -57,7 +57,7 @@ public final class ReverseServer implements AutoCloseable {
                 closeQuietly(connection);
                 return;
             }
-            Thread.ofVirtual().name("reverse-conn-", connection.getPort()).start(() -> serve(connection));
+            Thread.ofVirtual().name("reverse-" + connection.getPort()).start(() -> serve(connection));
         }
     }
 
