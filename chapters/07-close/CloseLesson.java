@@ -53,24 +53,22 @@ void main() throws Exception {
     // end::abort[]
     abortive.server().close();
 
-    step("Closing with 1000 bytes unread: through java.net.Socket, then through SocketChannel");
+    step("Closing with 1000 bytes unread: RST instead of FIN, unless java.net.Socket sends a FIN first");
     // tag::unread[]
+    var channel = SocketChannel.open(listener.getLocalSocketAddress());
+    var reset = new Pair(channel.socket(), listener.accept(), channel.getLocalAddress(), channel.getRemoteAddress());
+    reset.server().getOutputStream().write(new byte[1000]);   // the client will never read these
+    show(reset, rows -> rows.stream().anyMatch(e -> e.is(reset.clientEnd(), reset.serverEnd()) && e.rxQueue() == 1000));
+    channel.close();                                          // close(fd), as in C: RST at once
+    IO.println("  SocketChannel.close(): server read() " + attempt(reset.server().getInputStream()::read));
     var unread = pair();
-    unread.server().getOutputStream().write(new byte[1000]);  // the client will never read these
-    show(unread, rows -> rows.stream().anyMatch(e -> e.is(unread.clientEnd(), unread.serverEnd()) && e.rxQueue() == 1000));
+    unread.server().getOutputStream().write(new byte[1000]);
     unread.client().close();                                  // the JDK: shutdown(SHUT_WR), then close(fd)
     IO.println("  Socket.close():        server read() " + attempt(unread.server().getInputStream()::read)
             + ", then write() " + attempt(() -> write(unread.server())));  // the FIN came first, then the RST
-    var channel = SocketChannel.open(listener.getLocalSocketAddress());
-    var reset = new Pair(channel.socket(), listener.accept(), channel.getLocalAddress(), channel.getRemoteAddress());
-    reset.server().getOutputStream().write(new byte[1000]);
-    awaitQuietly(rows -> rows.stream().anyMatch(e -> e.is(reset.clientEnd(), reset.serverEnd()) && e.rxQueue() == 1000));
-    channel.close();                                          // close(fd), as in C: RST at once
-    IO.println("  SocketChannel.close(): server read() " + attempt(reset.server().getInputStream()::read));
-    show(reset, null, null);
     // end::unread[]
-    unread.server().close();
     reset.server().close();
+    unread.server().close();
 
     step("Writing to a peer that is gone: the server closed; the client writes 1 KiB, five times");
     // tag::gone[]
@@ -91,11 +89,11 @@ void main() throws Exception {
     int sockets = linux ? Descriptors.socketInodes().size() : 0;
     var forgotten = new ArrayList<Socket>();
     for (int i = 0; i < 5; i++) {
-        try (var client = new Socket(listener.getInetAddress(), listener.getLocalPort())) {
-            var connection = listener.accept();
-            forgotten.add(connection);
-            Thread.ofVirtual().start(() -> attempt(() -> connection.getInputStream().readAllBytes())); // to -1; no close()
-        }
+        var client = new Socket(listener.getInetAddress(), listener.getLocalPort());
+        var connection = listener.accept();
+        forgotten.add(connection);
+        Thread.ofVirtual().start(() -> attempt(() -> connection.getInputStream().readAllBytes())); // to -1; no close()
+        client.close();                                       // the client leaves: FIN
     }
     showPort("CLOSE_WAIT", 5);
     if (linux) {

@@ -76,6 +76,6 @@ public final class ReverseClient implements AutoCloseable {
             throw new IllegalArgumentException("timeout must be positive, got " + timeout);
         }
         // Rounded up to 1 ms, never down to 0 (which would mean no bound at all).
-        return (int) Math.clamp(timeout.toMillis(), 1, Integer.MAX_VALUE);
+        return Math.clamp(timeout.toMillis(), 1, Integer.MAX_VALUE);
     }
 }

@@ -36,7 +36,7 @@ public final class ReverseServer implements AutoCloseable {
             throw new IllegalArgumentException("read timeout must be positive, got " + readTimeout);
         }
         var listener = new ServerSocket(port, 50, address);
-        return new ReverseServer(listener, (int) Math.clamp(readTimeout.toMillis(), 1, Integer.MAX_VALUE));
+        return new ReverseServer(listener, Math.clamp(readTimeout.toMillis(), 1, Integer.MAX_VALUE));
     }
 
     public int port() {
