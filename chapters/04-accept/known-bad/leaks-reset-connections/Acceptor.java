@@ -101,10 +101,9 @@ public final class Acceptor implements AutoCloseable {
                 out.write(buffer, 0, n);
             }
             connection.close();
+            connections.remove(connection);
         } catch (IOException e) {
             // the peer reset the connection: it is gone already
-        } finally {
-            connections.remove(connection);
         }
     }
     // end::echo[]

@@ -9,9 +9,10 @@ import java.time.Duration;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 
-/// Known bad: the echo handler returns at EOF without closing the socket. Tempting because the client has closed, so
-/// the connection feels over; but only the client's half is closed: the server's end sits in CLOSE_WAIT, holding a
-/// descriptor, until the process exits — the classic CLOSE_WAIT leak.
+/// Known bad: the echo handler returns at EOF without closing the socket, leaving it in the server's set for stop()
+/// to close "later". Tempting because the client has closed, so the connection feels over, and stop() closes
+/// everything anyway; but only the client's half is closed: the server's end sits in CLOSE_WAIT, holding a
+/// descriptor, for as long as the server runs — the classic CLOSE_WAIT leak.
 /// Caught by: AcceptorTest#closesWhenTheClientHangsUp, AcceptorTest#resettingClientsDoNotStopTheLoop
 public final class Acceptor implements AutoCloseable {
 
@@ -100,11 +101,9 @@ public final class Acceptor implements AutoCloseable {
             for (int n; (n = in.read(buffer)) != -1; ) {
                 out.write(buffer, 0, n);
             }
-            // the client closed: nothing more to do
+            // the client closed: the connection is over, and stop() closes whatever is left in `connections`
         } catch (IOException e) {
             // A reset (or stop() closing under us) ends this connection only; the accept loop never sees it.
-        } finally {
-            connections.remove(connection);
         }
     }
     // end::echo[]
