@@ -4,7 +4,6 @@ import java.io.OutputStream;
 import java.net.InetAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
-import java.net.SocketTimeoutException;
 import java.time.Duration;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
@@ -50,7 +49,8 @@ public final class Acceptor implements AutoCloseable {
         if (backlog < 0) {
             throw new IllegalArgumentException("backlog must not be negative, got " + backlog);
         }
-        // bind() + listen() in one call; from here on the kernel completes handshakes on its own.
+        // bind() + listen() in one call (Java turns backlog 0 into 50); from here on the kernel completes
+        // handshakes on its own, whether or not anyone calls accept().
         var server = new Acceptor(new ServerSocket(port, backlog, address));
         server.loop.start();
         return server;
