@@ -1,9 +1,11 @@
 ///usr/bin/env jbang "$0" "$@" ; exit $?
 //JAVA 25+
+//JAVA_OPTIONS -XX:TieredStopAtLevel=1 -XX:+UseSerialGC
 //SOURCES ../bench/ProcNetTcp.java
 //SOURCES ../bench/Descriptors.java
 
 // Chapter 4, live: accept() returns a new connected socket each time; the listening socket keeps listening.
+// (The JVM options above only make this short run start faster: one quick compiler, one GC thread.)
 
 import static java.nio.charset.StandardCharsets.UTF_8;
 
