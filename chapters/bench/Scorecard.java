@@ -29,7 +29,7 @@ public final class Scorecard implements TestExecutionListener {
 
     /// One graded test's outcome: `status` is pass, fail or skip.
     public record Result(String chapter, String name, String status, String message, String filename,
-                         long durationMillis) {
+                         long durationMillis, int task) {
     }
 
     private static final Path CHAPTERS = Path.of("chapters");
@@ -123,8 +123,11 @@ public final class Scorecard implements TestExecutionListener {
         Long t0 = started.get(test.getUniqueId());
         long millis = t0 == null ? 0 : (System.nanoTime() - t0) / 1_000_000;
         String chapter = chapterOf(source.get()).orElseThrow();
+        int task = test.getTags().stream().map(t -> t.getName())
+                .filter(t -> t.matches("task:\\d+")).mapToInt(t -> Integer.parseInt(t.substring(5)))
+                .min().orElse(Integer.MAX_VALUE);
         results.put(test.getUniqueId(), new Result(chapter, chapter + " › " + nameOf(test), status, message,
-                source.get().toString().replace('\\', '/'), millis));
+                source.get().toString().replace('\\', '/'), millis, task));
     }
 
     private Optional<Path> sourceOf(TestIdentifier test) {
@@ -215,9 +218,10 @@ public final class Scorecard implements TestExecutionListener {
             score += s[0];
             max += s[1];
             text.append("  %-14s %3d/%-3d %s%n".formatted(chapter.getKey(), s[0], s[1], s[0] == s[1] ? "done" : ""));
+            // the next test to fix: the first failure of the lowest-numbered task, as the chapter text orders them
             results.values().stream()
                     .filter(r -> r.chapter().equals(chapter.getKey()) && r.status().equals("fail"))
-                    .findFirst()
+                    .min(java.util.Comparator.comparingInt(Result::task))
                     .ifPresent(r -> text.append("      next: ").append(r.name().substring(r.chapter().length() + 3))
                             .append("\n            ").append(shorten(r.message(), 160)).append('\n'));
         }
