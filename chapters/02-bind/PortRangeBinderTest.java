@@ -2,6 +2,7 @@ import java.io.IOException;
 import java.net.BindException;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
+import java.nio.channels.ServerSocketChannel;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -29,7 +30,13 @@ class PortRangeBinderTest {
         int first = held.getFirst().getLocalPort(), last = first + 2;
         held.getLast().close(); // the last port of the range is free again; nothing else is
 
-        var listener = lab.track(PortRangeBinder.listenOnFirstFree(Lab.LOOPBACK, first, last, PortReuse.REUSE_ADDRESS, 50));
+        ServerSocketChannel listener;
+        try {
+            listener = lab.track(PortRangeBinder.listenOnFirstFree(Lab.LOOPBACK, first, last, PortReuse.REUSE_ADDRESS, 50));
+        } catch (BindException e) {
+            throw new AssertionError("listenOnFirstFree(%d-%d) failed although port %d is free: EADDRINUSE on port %d "
+                    .formatted(first, last, last, first) + "says only that this one port is taken — try the next", e);
+        }
 
         assertThat(((InetSocketAddress) listener.getLocalAddress()).getPort())
                 .as("the port listenOnFirstFree(%d-%d) chose, with %d and %d held by other listeners (EADDRINUSE)",
@@ -64,21 +71,22 @@ class PortRangeBinderTest {
     @Test
     @Tag("task:3")
     @DisplayName("a range that is empty or inverted, starts at port 0 or ends past 65535 is an IllegalArgumentException naming it")
-    void rejectsBadRanges() {
+    void rejectsBadRanges() throws Exception {
         var loopback = Lab.LOOPBACK;
         var reuse = PortReuse.REUSE_ADDRESS;
+        int free = Lab.freePort(); // if a check is missing, the scan binds this free port, not a fixed one
 
-        assertThatIllegalArgumentException().as("range 40010-40000 (last below first)")
-                .isThrownBy(() -> PortRangeBinder.listenOnFirstFree(loopback, 40_010, 40_000, reuse, 50))
-                .withMessageContaining("40010").withMessageContaining("40000");
-        assertThatIllegalArgumentException().as("range 0-10: port 0 is not a port to try, it means 'any'")
-                .isThrownBy(() -> PortRangeBinder.listenOnFirstFree(loopback, 0, 10, reuse, 50))
+        assertThatIllegalArgumentException().as("range %d-%d (last below first)", free, free - 1)
+                .isThrownBy(() -> lab.track(PortRangeBinder.listenOnFirstFree(loopback, free, free - 1, reuse, 50)))
+                .withMessageContaining(String.valueOf(free)).withMessageContaining(String.valueOf(free - 1));
+        assertThatIllegalArgumentException().as("range 0-%d: port 0 is not a port to try, it means 'any'", free)
+                .isThrownBy(() -> lab.track(PortRangeBinder.listenOnFirstFree(loopback, 0, free, reuse, 50)))
                 .withMessageContaining("0");
-        assertThatIllegalArgumentException().as("range 65530-65536")
-                .isThrownBy(() -> PortRangeBinder.listenOnFirstFree(loopback, 65_530, 65_536, reuse, 50))
+        assertThatIllegalArgumentException().as("range %d-65536", free)
+                .isThrownBy(() -> lab.track(PortRangeBinder.listenOnFirstFree(loopback, free, 65_536, reuse, 50)))
                 .withMessageContaining("65536");
         assertThatIllegalArgumentException().as("a null address")
-                .isThrownBy(() -> PortRangeBinder.listenOnFirstFree(null, 40_000, 40_010, reuse, 50))
+                .isThrownBy(() -> lab.track(PortRangeBinder.listenOnFirstFree(null, free, free, reuse, 50)))
                 .withMessageContaining("address");
     }
 

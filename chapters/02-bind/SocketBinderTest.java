@@ -134,17 +134,21 @@ class SocketBinderTest {
     @Tag("task:1")
     @DisplayName("listen() rejects a null address or policy, a port outside 0..65535 and a negative backlog, naming the value")
     void listenRejectsBadInput() {
-        assertThatIllegalArgumentException().isThrownBy(() -> SocketBinder.listen(null, 0, PortReuse.STRICT, 50))
+        assertThatIllegalArgumentException()
+                .isThrownBy(() -> lab.track(SocketBinder.listen(null, 0, PortReuse.STRICT, 50)))
                 .withMessageContaining("address");
-        assertThatIllegalArgumentException().isThrownBy(() -> SocketBinder.listen(LOOPBACK, 65_536, PortReuse.STRICT, 50))
+        assertThatIllegalArgumentException()
+                .isThrownBy(() -> lab.track(SocketBinder.listen(LOOPBACK, 65_536, PortReuse.STRICT, 50)))
                 .withMessageContaining("65536");
-        assertThatIllegalArgumentException().isThrownBy(() -> SocketBinder.listen(LOOPBACK, -1, PortReuse.STRICT, 50))
+        assertThatIllegalArgumentException()
+                .isThrownBy(() -> lab.track(SocketBinder.listen(LOOPBACK, -1, PortReuse.STRICT, 50)))
                 .withMessageContaining("-1");
-        assertThatIllegalArgumentException().isThrownBy(() -> SocketBinder.listen(LOOPBACK, 0, null, 50))
+        assertThatIllegalArgumentException()
+                .isThrownBy(() -> lab.track(SocketBinder.listen(LOOPBACK, 0, null, 50)))
                 .withMessageContaining("null");
         assertThatIllegalArgumentException()
                 .as("backlog -5: Java would quietly use its default of 50 instead")
-                .isThrownBy(() -> SocketBinder.listen(LOOPBACK, 0, PortReuse.STRICT, -5))
+                .isThrownBy(() -> lab.track(SocketBinder.listen(LOOPBACK, 0, PortReuse.STRICT, -5)))
                 .withMessageContaining("-5");
     }
 
@@ -205,11 +209,14 @@ class SocketBinderTest {
         var server = new InetSocketAddress(LOOPBACK, Lab.freePort());
         var source = new InetSocketAddress(LOOPBACK, 0);
 
-        assertThatIllegalArgumentException().isThrownBy(() -> SocketBinder.connectFrom(null, server, ofSeconds(1)))
+        assertThatIllegalArgumentException()
+                .isThrownBy(() -> lab.track(SocketBinder.connectFrom(null, server, ofSeconds(1))))
                 .withMessageContaining("source");
-        assertThatIllegalArgumentException().isThrownBy(() -> SocketBinder.connectFrom(source, null, ofSeconds(1)))
+        assertThatIllegalArgumentException()
+                .isThrownBy(() -> lab.track(SocketBinder.connectFrom(source, null, ofSeconds(1))))
                 .withMessageContaining("server");
-        assertThatIllegalArgumentException().isThrownBy(() -> SocketBinder.connectFrom(source, server, Duration.ofMillis(-250)))
+        assertThatIllegalArgumentException()
+                .isThrownBy(() -> lab.track(SocketBinder.connectFrom(source, server, Duration.ofMillis(-250))))
                 .withMessageContaining("timeout");
     }
 

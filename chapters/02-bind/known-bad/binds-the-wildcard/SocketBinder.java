@@ -98,7 +98,9 @@ public final class SocketBinder {
 
     private static BindException named(BindException e, InetAddress address, int port) {
         // Java's message is the bare strerror ("Address already in use"); say which address it was about.
-        var named = new BindException("bind(" + new InetSocketAddress(address, port) + "): " + e.getMessage());
+        String host = address.getHostAddress();
+        var named = new BindException("bind(%s:%d): %s".formatted(host.contains(":") ? "[" + host + "]" : host, port,
+                e.getMessage()));
         named.initCause(e);
         return named;
     }
