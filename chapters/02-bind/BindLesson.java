@@ -55,22 +55,18 @@ void main() throws Exception {
         }
     }
     // end::wildcard[]
-    if (linux) {
+    if (linux) { // one snapshot; each row says which file it is in (tcp6 shows IPv4 peers as ::ffff:127.0.0.1)
         var rows = ProcNetTcp.snapshot();
         for (var server : List.of(listener, anyV4, anyV6)) {
-            IO.println(ProcNetTcp.show(rows.stream().filter(e -> e.local().getPort() == portOf(server)).toList()));
+            rows.stream().filter(e -> e.local().getPort() == portOf(server))
+                    .forEach(e -> IO.println("  %-64s in %s".formatted(e, e.ipv6Table() ? "tcp6" : "tcp")));
         }
-        IO.println("  the 127.0.0.1 client of [::] is a row of /proc/net/tcp6, as ::ffff:127.0.0.1 (IPv4-mapped): "
-                + rows.stream().anyMatch(e -> e.local().getPort() == portOf(anyV6) && e.ipv6Table()
-                && e.remote().getAddress() instanceof Inet4Address));
     }
 
     step("SO_REUSEADDR as Java sets it on a new socket (Linux)");
     try (var ss = new ServerSocket(); var ssc = ServerSocketChannel.open(); var s = new Socket(); var sc = SocketChannel.open()) {
-        IO.println("  ServerSocket %s, ServerSocketChannel %s: the JDK turns it on for every listener".formatted(
-                ss.getReuseAddress(), ssc.getOption(SO_REUSEADDR)));
-        IO.println("  Socket %s, SocketChannel %s: off, as for any new socket in C".formatted(
-                s.getReuseAddress(), sc.getOption(SO_REUSEADDR)));
+        IO.println("  ServerSocket %s, ServerSocketChannel %s (the JDK turns it on for listeners); Socket %s, SocketChannel %s"
+                .formatted(ss.getReuseAddress(), ssc.getOption(SO_REUSEADDR), s.getReuseAddress(), sc.getOption(SO_REUSEADDR)));
     }
 
     step("The server closes first, so TIME_WAIT stays on its port; the listener is gone; now restart it");
@@ -115,10 +111,7 @@ void main() throws Exception {
     IO.println("  net.ipv4.ip_unprivileged_port_start = " + sysctl("ipv4/ip_unprivileged_port_start") + "; running as "
             + user + (user.equals("root") ? ", so bind(80) would succeed here"
             : ", so bind(80) fails with EACCES: BindException \"Permission denied\""));
-    for (var c : List.of(client, one, two, anyV4, anyV6, listener)) {
-        c.close();
-    }
-}
+} // the sockets still open close as the process exits
 
 // The server side closes first, so TIME_WAIT lands on the server's port; then the old listener goes away.
 int timeWaitOnServerPort(boolean reuseAddress) throws IOException {
@@ -143,7 +136,7 @@ String restart(int port, boolean reuseAddress, boolean reusePort) {
 }
 
 sealed interface Dial permits Connected, Refused {}
-record Connected(Socket socket) implements Dial {}   // kept open: the lesson's sockets close when it exits
+record Connected(Socket socket) implements Dial {}
 record Refused(String why) implements Dial {}
 
 String dial(InetAddress address, int port) throws IOException {
