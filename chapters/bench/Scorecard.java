@@ -78,12 +78,19 @@ public final class Scorecard implements TestExecutionListener {
 
     @Override
     public void testPlanExecutionFinished(TestPlan testPlan) {
-        if (results.isEmpty()) {
-            return;
-        }
         Path out = Path.of(System.getProperty("workbook.grade", "target/grade.json"));
         try {
             Files.createDirectories(out.toAbsolutePath().getParent());
+            if (results.isEmpty()) {
+                String why = "No graded test ran. To grade one chapter, name its tag: ./mvnw test -Dgroups=<tag>, "
+                        + "where <tag> is one of: " + String.join(", ", chapterTags());
+                Files.writeString(out, """
+                        {"version": 1, "status": "error", "max_score": 0, "score": 0, "message": %s, \
+                        "tests": [], "chapters": []}
+                        """.formatted(quote(why)));
+                Files.writeString(out.resolveSibling("scorecard.txt"), why + "\n");
+                return;
+            }
             Files.writeString(out, json());
             // the build prints this once every test has run (surefire's own report would bury it)
             Files.writeString(out.resolveSibling("scorecard.txt"), console(out));
@@ -139,6 +146,15 @@ public final class Scorecard implements TestExecutionListener {
                 .filter(p -> p.getSource().orElse(null) instanceof MethodSource)
                 .map(p -> p.getDisplayName() + " " + test.getDisplayName())
                 .orElse(test.getDisplayName());
+    }
+
+    private static List<String> chapterTags() {
+        try (Stream<Path> dirs = Files.isDirectory(CHAPTERS) ? Files.list(CHAPTERS) : Stream.empty()) {
+            return dirs.map(d -> d.getFileName().toString()).filter(n -> n.matches("\\d\\d-[a-z0-9-]+"))
+                    .sorted().map(n -> n.substring(3)).toList();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
     }
 
     private static Optional<String> chapterOf(Path file) {
