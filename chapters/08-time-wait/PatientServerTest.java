@@ -64,7 +64,7 @@ class PatientServerTest {
     @DisplayName("a client that asks twice, then goes quiet without closing, keeps its connection for the idle time; then the server hangs up")
     void hangsUpOnAQuietClientAfterTheIdleTime() throws Exception {
         var listener = lab.listener();
-        lab.track(PatientServer.serve(listener, Duration.ofMillis(600)));
+        lab.track(PatientServer.serve(listener, Duration.ofMillis(500)));
         var client = lab.connect(listener.getLocalPort());
         client.setSoTimeout(3_000);
 
@@ -77,17 +77,42 @@ class PatientServerTest {
             next = client.getInputStream().read();
         } catch (SocketTimeoutException e) {
             throw new AssertionError("the client sent nothing more and the server did not hang up within 3 s, "
-                    + "with an idle time of 600 ms: a client that neither asks nor closes holds a server thread "
+                    + "with an idle time of 500 ms: a client that neither asks nor closes holds a server thread "
                     + "and descriptor for ever. Bound the server's read (SO_TIMEOUT).", e);
         }
         long waitedMillis = (System.nanoTime() - start) / 1_000_000;
 
         assertThat(next).as("client read() once the server hung up (-1: the server's FIN)").isEqualTo(-1);
         assertThat(waitedMillis)
-                .withFailMessage("the server hung up %d ms after its reply, before the idle time of 600 ms had "
+                .withFailMessage("the server hung up %d ms after its reply, before the idle time of 500 ms had "
                         + "passed: it must wait for the client to close first (or to stay quiet for the idle time)",
                         waitedMillis)
                 .isGreaterThanOrEqualTo(150);
+    }
+
+    @Test
+    @Tag("task:1")
+    @DisplayName("two clients that keep their connections open are served side by side, not one after the other")
+    void servesClientsThatKeepTheirConnectionsSideBySide() throws Exception {
+        var listener = lab.listener();
+        lab.track(PatientServer.serve(listener, Duration.ofSeconds(3)));
+        var first = lab.connect(listener.getLocalPort());
+        var second = lab.connect(listener.getLocalPort());
+        first.setSoTimeout(2_000);
+        second.setSoTimeout(2_000);
+
+        assertThat(exchange(first, "one")).as("reply to the first client").isEqualTo("ONE");
+        String reply;
+        try {
+            reply = exchange(second, "two");
+        } catch (SocketTimeoutException e) {
+            throw new AssertionError("the second client got no reply within 2 s while the first one kept its "
+                    + "connection open: when clients close first and reuse connections, connections live long, so "
+                    + "the server must serve each one on its own thread, not one client after the other", e);
+        }
+
+        assertThat(reply).as("reply to the second client, while the first is still connected").isEqualTo("TWO");
+        assertThat(exchange(first, "one again")).as("the first client's next reply").isEqualTo("ONE AGAIN");
     }
 
     @Test

@@ -18,10 +18,11 @@ void main() throws Exception {
 
     step("A client connects; the server answers nothing and closes first");
     // tag::server-closes-first[]
-    try (var client = new Socket(LOOPBACK, port); var accepted = first.accept()) {
-        accepted.close(); // the server hangs up first: it is the active closer
-        IO.println("  client read() = " + client.getInputStream().read() + "   (-1: the server's FIN)");
-    } // the client's close() answers with its own FIN: the passive close
+    var client = new Socket(LOOPBACK, port);
+    var accepted = first.accept();
+    accepted.close(); // the server hangs up first: it is the active closer
+    IO.println("  client read() = " + client.getInputStream().read() + "   (-1: the server's FIN)");
+    client.close();   // the client answers with its own FIN: the passive close
     // end::server-closes-first[]
     await("the server's side in TIME_WAIT", rows -> count(rows, e -> e.local().getPort() == port) == 1);
     table(port); // the TIME_WAIT row has local port = the server's port: the server closed first
@@ -47,50 +48,53 @@ void main() throws Exception {
     IO.println("  bind with SO_REUSEADDR: listening again on " + server.getLocalSocketAddress());
     table(port);
 
-    step("A client connects and, this time, closes first");
+    step("Another client connects and, this time, closes first");
 
     // tag::client-closes-first[]
-    SocketAddress clientEnd;
-    try (var client = new Socket(LOOPBACK, port); var accepted = server.accept()) {
-        clientEnd = client.getLocalSocketAddress();
-        client.close(); // now the client hangs up first: it is the active closer
-        IO.println("  server read() = " + accepted.getInputStream().read() + "   (-1: the client's FIN; the server closes too)");
-    }
+    client = new Socket(LOOPBACK, port);
+    accepted = server.accept();
+    client.close();   // now the client hangs up first: it is the active closer
+    IO.println("  server read() = " + accepted.getInputStream().read() + "   (-1: the client's FIN)");
+    accepted.close(); // the server answers with its own FIN: the passive close
     // end::client-closes-first[]
-    await("the client's side in TIME_WAIT", rows -> rows.stream()
-            .anyMatch(e -> e.is(clientEnd, new InetSocketAddress(LOOPBACK, port)) && e.state() == ProcNetTcp.State.TIME_WAIT));
+    var clientEnd = client.getLocalSocketAddress();
+    var serverEnd = new InetSocketAddress(LOOPBACK, port);
+    await("the client's side in TIME_WAIT", rows -> count(rows, e -> e.is(clientEnd, serverEnd)) == 1);
     table(port); // the new TIME_WAIT row has remote port = the server's port: it belongs to the client
 
     step("The anti-pattern: a client closes with SO_LINGER 0 to avoid TIME_WAIT");
 
     // tag::linger0[]
-    try (var client = new Socket(LOOPBACK, port); var accepted = server.accept()) {
-        client.setSoLinger(true, 0); // "no TIME_WAIT, please": close() now sends RST instead of FIN
-        client.close();
+    client = new Socket(LOOPBACK, port);
+    accepted = server.accept();
+    client.setSoLinger(true, 0); // "no TIME_WAIT, please": close() now sends RST instead of FIN
+    client.close();
+    try {
         accepted.getInputStream().read();
     } catch (SocketException e) {
         IO.println("  server read() after the client's SO_LINGER 0 close: " + e);
     }
+    accepted.close();
     // end::linger0[]
     table(port); // no new row on either side: the connection was aborted (RST), not closed
 
-    int n = 500;
-    step(n + " short connections in a loop, each client closing first");
+    step("500 short connections in a loop, each client closing first");
 
     // tag::loop[]
+    int n = 500;
     Thread.ofVirtual().start(() -> {
         while (true) {
-            try (var accepted = server.accept()) {
-                accepted.getInputStream().readAllBytes(); // read to the client's EOF, then close: passive side
+            try (var connection = server.accept()) {
+                connection.getInputStream().readAllBytes(); // read to the client's EOF, then close: passive side
             } catch (IOException stopped) {
                 return;
             }
         }
     });
     long t0 = System.nanoTime();
-    for (int i = 0; i < 500; i++) {
-        try (var client = new Socket(LOOPBACK, port)) {
-            client.getOutputStream().write('x'); // one tiny request, then the client hangs up first
+    for (int i = 0; i < n; i++) {
+        try (var shortLived = new Socket(LOOPBACK, port)) {
+            shortLived.getOutputStream().write('x'); // one tiny request, then the client hangs up first
         }
     }
     // end::loop[]
@@ -113,7 +117,8 @@ void main() throws Exception {
 
     step("The knobs (/proc/sys/net/ipv4)");
     if (linux) {
-        for (var name : List.of("tcp_fin_timeout", "tcp_tw_reuse", "tcp_tw_reuse_delay", "tcp_max_tw_buckets", "tcp_rfc1337")) {
+        for (var name : List.of("tcp_fin_timeout", "tcp_tw_reuse", "tcp_tw_reuse_delay", "tcp_max_tw_buckets",
+                "tcp_rfc1337", "tcp_timestamps")) {
             IO.println("  %-20s %s".formatted(name, knob(name)));
         }
         IO.println("  TIME_WAIT itself has no knob: TCP_TIMEWAIT_LEN, 60 s, is compiled into the kernel.");
@@ -145,7 +150,8 @@ void countdown(int port) throws IOException {
             String[] f = line.trim().split("\\s+"); // sl, local, remote, st, tx:rx, tr:tm->when, ...
             if (f[3].equals("06") && f[1].endsWith(":%04X".formatted(port))) {
                 long ticks = Long.parseLong(f[5].substring(3), 16); // timer 03 (TIME_WAIT), then 1/100 s left
-                IO.println("  %s  %s %s  st=06  tr:tm->when=%s: %.1f s left".formatted(file, f[1], f[2], f[5], ticks / 100.0));
+                IO.println("  %s  %s %s  st=06  tr:tm->when=%s: %.1f s left"
+                        .formatted(file, f[1], f[2], f[5], ticks / 100.0));
             }
         }
     }
