@@ -35,7 +35,7 @@ class PatientServerTest {
     void clientsHoldTheTimeWait() throws Exception {
         var listener = lab.listener();
         int port = listener.getLocalPort();
-        lab.track(PatientServer.serve(listener, Duration.ofSeconds(2)));
+        lab.track(PatientServer.serve(listener, Duration.ofSeconds(3)));
         var clients = new ArrayList<SocketAddress>();
 
         for (int i = 0; i < 20; i++) {
@@ -64,7 +64,7 @@ class PatientServerTest {
     @DisplayName("a client that asks twice, then goes quiet without closing, keeps its connection for the idle time; then the server hangs up")
     void hangsUpOnAQuietClientAfterTheIdleTime() throws Exception {
         var listener = lab.listener();
-        lab.track(PatientServer.serve(listener, Duration.ofMillis(500)));
+        lab.track(PatientServer.serve(listener, Duration.ofMillis(800)));
         var client = lab.connect(listener.getLocalPort());
         client.setSoTimeout(3_000);
 
@@ -77,14 +77,14 @@ class PatientServerTest {
             next = client.getInputStream().read();
         } catch (SocketTimeoutException e) {
             throw new AssertionError("the client sent nothing more and the server did not hang up within 3 s, "
-                    + "with an idle time of 500 ms: a client that neither asks nor closes holds a server thread "
+                    + "with an idle time of 800 ms: a client that neither asks nor closes holds a server thread "
                     + "and descriptor for ever. Bound the server's read (SO_TIMEOUT).", e);
         }
         long waitedMillis = (System.nanoTime() - start) / 1_000_000;
 
         assertThat(next).as("client read() once the server hung up (-1: the server's FIN)").isEqualTo(-1);
         assertThat(waitedMillis)
-                .withFailMessage("the server hung up %d ms after its reply, before the idle time of 500 ms had "
+                .withFailMessage("the server hung up %d ms after its reply, before the idle time of 800 ms had "
                         + "passed: it must wait for the client to close first (or to stay quiet for the idle time)",
                         waitedMillis)
                 .isGreaterThanOrEqualTo(150);
