@@ -139,9 +139,11 @@ List<String> lines(int port) throws IOException {
     var hex = ":%04X".formatted(port); // ADDRESS:PORT, the port in plain hex
     for (var file : TABLES) {
         for (var line : Files.readAllLines(file)) {
-            String[] f = line.trim().split("\\s+"); // sl, local, remote, st, tx:rx, tr:tm->when, ...
-            if (f[1].endsWith(hex) || f[2].endsWith(hex)) {
-                lines.add(line);
+            if (line.contains(hex + " ")) { // cheap test first; then the exact one on the address columns
+                String[] f = line.trim().split("\\s+"); // sl, local, remote, st, tx:rx, tr:tm->when, ...
+                if (f[1].endsWith(hex) || f[2].endsWith(hex)) {
+                    lines.add(line);
+                }
             }
         }
     }
