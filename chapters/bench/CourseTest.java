@@ -10,12 +10,10 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
-import java.util.TreeSet;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
-import java.util.regex.Pattern;
 import java.util.stream.Stream;
 
 import javax.tools.ToolProvider;
@@ -48,7 +46,6 @@ class CourseTest {
     private static final Path WORK = ROOT.resolve("target/course-check");
     private static final Duration LESSON_BUDGET = Duration.ofSeconds(5);
     private static final Duration RUN_BOUND = Duration.ofMinutes(3);
-    private static final Pattern CAUGHT_BY = Pattern.compile("Caught by:\\s*(.+)");
 
     /// One graded test's outcome in a {@link GradeRun}.
     record Row(String status, String test, List<String> tags, boolean stub, String message) {
@@ -72,26 +69,34 @@ class CourseTest {
 
     // Child runs wait mostly on sockets and timeouts, so two at a time keeps both cores busy without starving tests.
     private static ExecutorService runner;
+    private static ExecutorService lessonRunner;
     private static CompletableFuture<List<Row>> exercisesRun;
-    private static final Map<Path, CompletableFuture<List<Row>>> knownBadRuns = new TreeMap<>();
+    private static final Map<KnownBad, CompletableFuture<List<Row>>> knownBadRuns = new java.util.LinkedHashMap<>();
     private static final Map<Path, CompletableFuture<Ran[]>> lessonRuns = new TreeMap<>();
 
     @BeforeAll
     static void startEveryRun() throws IOException {
         Files.createDirectories(WORK);
         runner = Executors.newFixedThreadPool(2);
+        lessonRunner = Executors.newSingleThreadExecutor();
         exercisesRun = CompletableFuture.supplyAsync(CourseTest::gradeExercises, runner);
-        for (Path dir : knownBad()) {
-            knownBadRuns.put(dir, CompletableFuture.supplyAsync(() -> gradeKnownBad(dir), runner));
+        for (KnownBad bug : KnownBad.all(ROOT.resolve("chapters"))) {
+            knownBadRuns.put(bug, CompletableFuture.supplyAsync(() -> gradeKnownBad(bug), runner));
         }
+        // Lessons are timed against their budget, so they run one at a time once the grading runs are done.
+        CompletableFuture<?> previous = CompletableFuture.allOf(Stream.concat(Stream.of(exercisesRun),
+                knownBadRuns.values().stream()).toArray(CompletableFuture[]::new)).exceptionally(failed -> null);
         for (Path lesson : lessons()) {
-            lessonRuns.put(lesson, CompletableFuture.supplyAsync(() -> runLesson(lesson), runner));
+            CompletableFuture<Ran[]> run = previous.thenApplyAsync(ignored -> runLesson(lesson), lessonRunner);
+            lessonRuns.put(lesson, run);
+            previous = run.exceptionally(failed -> null);
         }
     }
 
     @AfterAll
     static void stopRunner() {
         runner.shutdownNow();
+        lessonRunner.shutdownNow();
     }
 
     @Test
@@ -111,13 +116,15 @@ class CourseTest {
     @TestFactory
     @DisplayName("every known-bad implementation is caught by the tests it names")
     Stream<DynamicTest> everyKnownBadImplementationIsCaught() {
-        return knownBadRuns.entrySet().stream().map(run -> dynamicTest(label(run.getKey()), () -> {
-            List<String> expected = caughtBy(run.getKey());
+        return knownBadRuns.entrySet().stream().map(run -> dynamicTest(label(run.getKey().patch()), () -> {
+            KnownBad bug = run.getKey();
+            assertThat(bug.caughtBy()).as("tests named in a \"Caught by: Test#method\" line of %s", label(bug.patch()))
+                    .isNotEmpty();
             List<Row> rows = run.getValue().join();
-            assertThat(rows.stream().map(Row::test)).as("tests run against %s", label(run.getKey()))
-                    .containsExactlyInAnyOrderElementsOf(expected);
+            assertThat(rows.stream().map(Row::test)).as("tests run against %s", label(bug.patch()))
+                    .containsExactlyInAnyOrderElementsOf(bug.caughtBy());
             assertThat(rows.stream().filter(r -> !r.status().equals("FAILED")).map(Row::test))
-                    .as("tests that should catch %s but did not fail", label(run.getKey()))
+                    .as("tests that should catch %s but did not fail", label(bug.patch()))
                     .isEmpty();
         }));
     }
@@ -147,8 +154,9 @@ class CourseTest {
             assertThat(chapter.resolve("README.adoc")).as("the text of " + id).isRegularFile();
             assertThat(files(chapter, "Lesson.java")).as("the lesson script of " + id).hasSize(1);
             assertThat(files(chapter, "Test.java")).as("graded test classes of " + id).isNotEmpty();
-            assertThat(knownBad().stream().filter(k -> k.startsWith(chapter)))
-                    .as("known-bad implementations of " + id).hasSizeGreaterThanOrEqualTo(2);
+            assertThat(KnownBad.all(ROOT.resolve("chapters")).stream().filter(k -> k.chapter().equals(id)))
+                    .as("known-bad implementations of %s (chapters/%s/known-bad/*.patch)", id, id)
+                    .hasSizeGreaterThanOrEqualTo(2);
             assertThat(names(ROOT.resolve("exercises").resolve(id)))
                     .as("files of exercises/%s (must be those of solutions/%s)", id, id)
                     .isNotEmpty()
@@ -181,10 +189,11 @@ class CourseTest {
         return grade(classes, WORK.resolve("exercises"), List.of());
     }
 
-    private static List<Row> gradeKnownBad(Path dir) {
-        Path work = WORK.resolve("known-bad").resolve(ROOT.resolve("chapters").relativize(dir));
-        Path classes = compile(javaFiles(dir), work.resolve("classes"), ROOT.resolve("target/classes"));
-        return grade(classes, work, caughtBy(dir));
+    private static List<Row> gradeKnownBad(KnownBad bug) {
+        Path work = WORK.resolve("known-bad").resolve(bug.chapter()).resolve(bug.name());
+        List<Path> sources = bug.applyTo(ROOT.resolve("solutions").resolve(bug.chapter()), work.resolve("src"));
+        Path classes = compile(sources, work.resolve("classes"), ROOT.resolve("target/classes"));
+        return bug.caughtBy().isEmpty() ? List.of() : grade(classes, work, bug.caughtBy());
     }
 
     private static Path compile(List<Path> sources, Path out, Path classpath) {
@@ -259,27 +268,6 @@ class CourseTest {
         }
     }
 
-    private static List<String> caughtBy(Path knownBad) {
-        var tests = new TreeSet<String>();
-        for (Path file : javaFiles(knownBad)) {
-            try {
-                for (String line : Files.readAllLines(file)) {
-                    var m = CAUGHT_BY.matcher(line);
-                    if (m.find()) {
-                        Arrays.stream(m.group(1).split("[,\\s]+")).filter(t -> t.contains("#")).forEach(tests::add);
-                    }
-                }
-            } catch (IOException e) {
-                throw new UncheckedIOException(e);
-            }
-        }
-        if (tests.isEmpty()) {
-            throw new AssertionError(label(knownBad) + " names no test that catches it: add a line "
-                    + "\"Caught by: SomeTest#someMethod\" to its header comment");
-        }
-        return List.copyOf(tests);
-    }
-
     private static String java() {
         return ProcessHandle.current().info().command().orElse("java");
     }
@@ -294,21 +282,6 @@ class CourseTest {
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
-    }
-
-    private static List<Path> knownBad() {
-        var all = new ArrayList<Path>();
-        for (Path chapter : chapters()) {
-            Path dir = chapter.resolve("known-bad");
-            if (Files.isDirectory(dir)) {
-                try (Stream<Path> bugs = Files.list(dir)) {
-                    bugs.filter(Files::isDirectory).sorted().forEach(all::add);
-                } catch (IOException e) {
-                    throw new UncheckedIOException(e);
-                }
-            }
-        }
-        return all;
     }
 
     private static List<Path> lessons() {

@@ -29,7 +29,7 @@ public final class Scorecard implements TestExecutionListener {
 
     /// One graded test's outcome: `status` is pass, fail or skip.
     public record Result(String chapter, String name, String status, String message, String filename,
-                         long durationMillis) {
+                         long durationMillis, int task) {
     }
 
     private static final Path CHAPTERS = Path.of("chapters");
@@ -78,12 +78,19 @@ public final class Scorecard implements TestExecutionListener {
 
     @Override
     public void testPlanExecutionFinished(TestPlan testPlan) {
-        if (results.isEmpty()) {
-            return;
-        }
         Path out = Path.of(System.getProperty("workbook.grade", "target/grade.json"));
         try {
             Files.createDirectories(out.toAbsolutePath().getParent());
+            if (results.isEmpty()) {
+                String why = "No graded test ran. To grade one chapter, name its tag: ./mvnw test -Dgroups=<tag>, "
+                        + "where <tag> is one of: " + String.join(", ", chapterTags());
+                Files.writeString(out, """
+                        {"version": 1, "status": "error", "max_score": 0, "score": 0, "message": %s, \
+                        "tests": [], "chapters": []}
+                        """.formatted(quote(why)));
+                Files.writeString(out.resolveSibling("scorecard.txt"), why + "\n");
+                return;
+            }
             Files.writeString(out, json());
             // the build prints this once every test has run (surefire's own report would bury it)
             Files.writeString(out.resolveSibling("scorecard.txt"), console(out));
@@ -116,8 +123,11 @@ public final class Scorecard implements TestExecutionListener {
         Long t0 = started.get(test.getUniqueId());
         long millis = t0 == null ? 0 : (System.nanoTime() - t0) / 1_000_000;
         String chapter = chapterOf(source.get()).orElseThrow();
+        int task = test.getTags().stream().map(t -> t.getName())
+                .filter(t -> t.matches("task:\\d+")).mapToInt(t -> Integer.parseInt(t.substring(5)))
+                .min().orElse(Integer.MAX_VALUE);
         results.put(test.getUniqueId(), new Result(chapter, chapter + " › " + nameOf(test), status, message,
-                source.get().toString().replace('\\', '/'), millis));
+                source.get().toString().replace('\\', '/'), millis, task));
     }
 
     private Optional<Path> sourceOf(TestIdentifier test) {
@@ -139,6 +149,15 @@ public final class Scorecard implements TestExecutionListener {
                 .filter(p -> p.getSource().orElse(null) instanceof MethodSource)
                 .map(p -> p.getDisplayName() + " " + test.getDisplayName())
                 .orElse(test.getDisplayName());
+    }
+
+    private static List<String> chapterTags() {
+        try (Stream<Path> dirs = Files.isDirectory(CHAPTERS) ? Files.list(CHAPTERS) : Stream.empty()) {
+            return dirs.map(d -> d.getFileName().toString()).filter(n -> n.matches("\\d\\d-[a-z0-9-]+"))
+                    .sorted().map(n -> n.substring(3)).toList();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
     }
 
     private static Optional<String> chapterOf(Path file) {
@@ -199,9 +218,10 @@ public final class Scorecard implements TestExecutionListener {
             score += s[0];
             max += s[1];
             text.append("  %-14s %3d/%-3d %s%n".formatted(chapter.getKey(), s[0], s[1], s[0] == s[1] ? "done" : ""));
+            // the next test to fix: the first failure of the lowest-numbered task, as the chapter text orders them
             results.values().stream()
                     .filter(r -> r.chapter().equals(chapter.getKey()) && r.status().equals("fail"))
-                    .findFirst()
+                    .min(java.util.Comparator.comparingInt(Result::task))
                     .ifPresent(r -> text.append("      next: ").append(r.name().substring(r.chapter().length() + 3))
                             .append("\n            ").append(shorten(r.message(), 160)).append('\n'));
         }
