@@ -11,8 +11,11 @@ import java.util.ArrayList;
 import java.util.List;
 
 import org.junit.jupiter.api.DisplayName;
+import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestMethodOrder;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
 import static java.nio.charset.StandardCharsets.UTF_8;
@@ -22,6 +25,7 @@ import static org.assertj.core.api.Assertions.assertThatIllegalArgumentException
 
 /// Chapter 8, graded: a server whose clients close first keeps its port free of TIME_WAIT, and restarts despite it.
 @Tag("time-wait")
+@TestMethodOrder(MethodOrderer.OrderAnnotation.class) // task by task, as the text reads
 class PatientServerTest {
 
     @RegisterExtension
@@ -30,6 +34,7 @@ class PatientServerTest {
     private static final Duration BOUND = Duration.ofSeconds(3);
 
     @Test
+    @Order(1)
     @Tag("task:1")
     @DisplayName("after 20 exchanges in which each client closes first, the server's port has no TIME_WAIT row and every client has one")
     void clientsHoldTheTimeWait() throws Exception {
@@ -60,6 +65,33 @@ class PatientServerTest {
     }
 
     @Test
+    @Order(2)
+    @Tag("task:1")
+    @DisplayName("two clients that keep their connections open are served side by side, not one after the other")
+    void servesClientsThatKeepTheirConnectionsSideBySide() throws Exception {
+        var listener = lab.listener();
+        lab.track(PatientServer.serve(listener, Duration.ofSeconds(3)));
+        var first = lab.connect(listener.getLocalPort());
+        var second = lab.connect(listener.getLocalPort());
+        first.setSoTimeout(2_000);
+        second.setSoTimeout(2_000);
+
+        assertThat(exchange(first, "one")).as("reply to the first client").isEqualTo("ONE");
+        String reply;
+        try {
+            reply = exchange(second, "two");
+        } catch (SocketTimeoutException e) {
+            throw new AssertionError("the second client got no reply within 2 s while the first one kept its "
+                    + "connection open: when clients close first and reuse connections, connections live long, so "
+                    + "the server must serve each one on its own thread, not one client after the other", e);
+        }
+
+        assertThat(reply).as("reply to the second client, while the first is still connected").isEqualTo("TWO");
+        assertThat(exchange(first, "one again")).as("the first client's next reply").isEqualTo("ONE AGAIN");
+    }
+
+    @Test
+    @Order(3)
     @Tag("task:1")
     @DisplayName("a client that asks twice, then goes quiet without closing, keeps its connection for the idle time; then the server hangs up")
     void hangsUpOnAQuietClientAfterTheIdleTime() throws Exception {
@@ -91,31 +123,7 @@ class PatientServerTest {
     }
 
     @Test
-    @Tag("task:1")
-    @DisplayName("two clients that keep their connections open are served side by side, not one after the other")
-    void servesClientsThatKeepTheirConnectionsSideBySide() throws Exception {
-        var listener = lab.listener();
-        lab.track(PatientServer.serve(listener, Duration.ofSeconds(3)));
-        var first = lab.connect(listener.getLocalPort());
-        var second = lab.connect(listener.getLocalPort());
-        first.setSoTimeout(2_000);
-        second.setSoTimeout(2_000);
-
-        assertThat(exchange(first, "one")).as("reply to the first client").isEqualTo("ONE");
-        String reply;
-        try {
-            reply = exchange(second, "two");
-        } catch (SocketTimeoutException e) {
-            throw new AssertionError("the second client got no reply within 2 s while the first one kept its "
-                    + "connection open: when clients close first and reuse connections, connections live long, so "
-                    + "the server must serve each one on its own thread, not one client after the other", e);
-        }
-
-        assertThat(reply).as("reply to the second client, while the first is still connected").isEqualTo("TWO");
-        assertThat(exchange(first, "one again")).as("the first client's next reply").isEqualTo("ONE AGAIN");
-    }
-
-    @Test
+    @Order(4)
     @Tag("task:1")
     @DisplayName("serve() refuses a null listener and an idle time that is not positive, naming the value")
     void serveRefusesBadArguments() throws Exception {
@@ -132,6 +140,7 @@ class PatientServerTest {
     }
 
     @Test
+    @Order(5)
     @Tag("task:2")
     @DisplayName("a restarted server binds its old port while the last run's TIME_WAIT rows still hold it")
     void restartsOnAPortHeldByTimeWait() throws Exception {
@@ -171,6 +180,7 @@ class PatientServerTest {
     }
 
     @Test
+    @Order(6)
     @Tag("task:2")
     @DisplayName("SO_REUSEADDR is not SO_REUSEPORT: a second server on a port that is still listening fails with EADDRINUSE")
     void refusesASecondLiveListener() throws Exception {
@@ -184,6 +194,7 @@ class PatientServerTest {
     }
 
     @Test
+    @Order(7)
     @Tag("task:2")
     @DisplayName("listen() refuses a port out of range and a null address, naming the value")
     void listenRefusesBadArguments() {
