@@ -68,6 +68,7 @@ class CourseTest {
     }
 
     // Child runs wait mostly on sockets and timeouts, so two at a time keeps both cores busy without starving tests.
+    private static final Map<String, Duration> TIMINGS = new java.util.concurrent.ConcurrentSkipListMap<>();
     private static ExecutorService runner;
     private static ExecutorService lessonRunner;
     private static CompletableFuture<List<Row>> exercisesRun;
@@ -94,9 +95,12 @@ class CourseTest {
     }
 
     @AfterAll
-    static void stopRunner() {
+    static void stopRunner() throws IOException {
         runner.shutdownNow();
         lessonRunner.shutdownNow();
+        // what each child run cost, for whoever keeps the course fast
+        Files.write(WORK.resolve("timings.txt"), TIMINGS.entrySet().stream()
+                .map(e -> "%7d ms  %s".formatted(e.getValue().toMillis(), e.getKey())).toList());
     }
 
     @Test
@@ -261,7 +265,9 @@ class CourseTest {
                 Files.writeString(log, "\n(killed after " + bound.toSeconds() + " s)\n", java.nio.file.StandardOpenOption.APPEND);
                 return new Ran(-1, Duration.ofNanos(System.nanoTime() - t0), log);
             }
-            return new Ran(p.exitValue(), Duration.ofNanos(System.nanoTime() - t0), log);
+            var took = Duration.ofNanos(System.nanoTime() - t0);
+            TIMINGS.put(ROOT.relativize(log).toString(), took);
+            return new Ran(p.exitValue(), took, log);
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         } catch (InterruptedException e) {
