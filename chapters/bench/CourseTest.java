@@ -10,12 +10,10 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
-import java.util.TreeSet;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
-import java.util.regex.Pattern;
 import java.util.stream.Stream;
 
 import javax.tools.ToolProvider;
@@ -48,7 +46,6 @@ class CourseTest {
     private static final Path WORK = ROOT.resolve("target/course-check");
     private static final Duration LESSON_BUDGET = Duration.ofSeconds(5);
     private static final Duration RUN_BOUND = Duration.ofMinutes(3);
-    private static final Pattern CAUGHT_BY = Pattern.compile("Caught by:\\s*(.+)");
 
     /// One graded test's outcome in a {@link GradeRun}.
     record Row(String status, String test, List<String> tags, boolean stub, String message) {
@@ -71,27 +68,39 @@ class CourseTest {
     }
 
     // Child runs wait mostly on sockets and timeouts, so two at a time keeps both cores busy without starving tests.
+    private static final Map<String, Duration> TIMINGS = new java.util.concurrent.ConcurrentSkipListMap<>();
     private static ExecutorService runner;
+    private static ExecutorService lessonRunner;
     private static CompletableFuture<List<Row>> exercisesRun;
-    private static final Map<Path, CompletableFuture<List<Row>>> knownBadRuns = new TreeMap<>();
+    private static final Map<KnownBad, CompletableFuture<List<Row>>> knownBadRuns = new java.util.LinkedHashMap<>();
     private static final Map<Path, CompletableFuture<Ran[]>> lessonRuns = new TreeMap<>();
 
     @BeforeAll
     static void startEveryRun() throws IOException {
         Files.createDirectories(WORK);
         runner = Executors.newFixedThreadPool(2);
+        lessonRunner = Executors.newSingleThreadExecutor();
         exercisesRun = CompletableFuture.supplyAsync(CourseTest::gradeExercises, runner);
-        for (Path dir : knownBad()) {
-            knownBadRuns.put(dir, CompletableFuture.supplyAsync(() -> gradeKnownBad(dir), runner));
+        for (KnownBad bug : KnownBad.all(ROOT.resolve("chapters"))) {
+            knownBadRuns.put(bug, CompletableFuture.supplyAsync(() -> gradeKnownBad(bug), runner));
         }
+        // Lessons are timed against their budget, so they run one at a time once the grading runs are done.
+        CompletableFuture<?> previous = CompletableFuture.allOf(Stream.concat(Stream.of(exercisesRun),
+                knownBadRuns.values().stream()).toArray(CompletableFuture[]::new)).exceptionally(failed -> null);
         for (Path lesson : lessons()) {
-            lessonRuns.put(lesson, CompletableFuture.supplyAsync(() -> runLesson(lesson), runner));
+            CompletableFuture<Ran[]> run = previous.thenApplyAsync(ignored -> runLesson(lesson), lessonRunner);
+            lessonRuns.put(lesson, run);
+            previous = run.exceptionally(failed -> null);
         }
     }
 
     @AfterAll
-    static void stopRunner() {
+    static void stopRunner() throws IOException {
         runner.shutdownNow();
+        lessonRunner.shutdownNow();
+        // what each child run cost, for whoever keeps the course fast
+        Files.write(WORK.resolve("timings.txt"), TIMINGS.entrySet().stream()
+                .map(e -> "%7d ms  %s".formatted(e.getValue().toMillis(), e.getKey())).toList());
     }
 
     @Test
@@ -111,13 +120,15 @@ class CourseTest {
     @TestFactory
     @DisplayName("every known-bad implementation is caught by the tests it names")
     Stream<DynamicTest> everyKnownBadImplementationIsCaught() {
-        return knownBadRuns.entrySet().stream().map(run -> dynamicTest(label(run.getKey()), () -> {
-            List<String> expected = caughtBy(run.getKey());
+        return knownBadRuns.entrySet().stream().map(run -> dynamicTest(label(run.getKey().patch()), () -> {
+            KnownBad bug = run.getKey();
+            assertThat(bug.caughtBy()).as("tests named in a \"Caught by: Test#method\" line of %s", label(bug.patch()))
+                    .isNotEmpty();
             List<Row> rows = run.getValue().join();
-            assertThat(rows.stream().map(Row::test)).as("tests run against %s", label(run.getKey()))
-                    .containsExactlyInAnyOrderElementsOf(expected);
+            assertThat(rows.stream().map(Row::test)).as("tests run against %s", label(bug.patch()))
+                    .containsExactlyInAnyOrderElementsOf(bug.caughtBy());
             assertThat(rows.stream().filter(r -> !r.status().equals("FAILED")).map(Row::test))
-                    .as("tests that should catch %s but did not fail", label(run.getKey()))
+                    .as("tests that should catch %s but did not fail", label(bug.patch()))
                     .isEmpty();
         }));
     }
@@ -147,8 +158,9 @@ class CourseTest {
             assertThat(chapter.resolve("README.adoc")).as("the text of " + id).isRegularFile();
             assertThat(files(chapter, "Lesson.java")).as("the lesson script of " + id).hasSize(1);
             assertThat(files(chapter, "Test.java")).as("graded test classes of " + id).isNotEmpty();
-            assertThat(knownBad().stream().filter(k -> k.startsWith(chapter)))
-                    .as("known-bad implementations of " + id).hasSizeGreaterThanOrEqualTo(2);
+            assertThat(KnownBad.all(ROOT.resolve("chapters")).stream().filter(k -> k.chapter().equals(id)))
+                    .as("known-bad implementations of %s (chapters/%s/known-bad/*.patch)", id, id)
+                    .hasSizeGreaterThanOrEqualTo(2);
             assertThat(names(ROOT.resolve("exercises").resolve(id)))
                     .as("files of exercises/%s (must be those of solutions/%s)", id, id)
                     .isNotEmpty()
@@ -181,10 +193,11 @@ class CourseTest {
         return grade(classes, WORK.resolve("exercises"), List.of());
     }
 
-    private static List<Row> gradeKnownBad(Path dir) {
-        Path work = WORK.resolve("known-bad").resolve(ROOT.resolve("chapters").relativize(dir));
-        Path classes = compile(javaFiles(dir), work.resolve("classes"), ROOT.resolve("target/classes"));
-        return grade(classes, work, caughtBy(dir));
+    private static List<Row> gradeKnownBad(KnownBad bug) {
+        Path work = WORK.resolve("known-bad").resolve(bug.chapter()).resolve(bug.name());
+        List<Path> sources = bug.applyTo(ROOT.resolve("solutions").resolve(bug.chapter()), work.resolve("src"));
+        Path classes = compile(sources, work.resolve("classes"), ROOT.resolve("target/classes"));
+        return bug.caughtBy().isEmpty() ? List.of() : grade(classes, work, bug.caughtBy());
     }
 
     private static Path compile(List<Path> sources, Path out, Path classpath) {
@@ -208,7 +221,9 @@ class CourseTest {
 
     private static List<Row> grade(Path implClasses, Path work, List<String> methods) {
         Path results = work.resolve("results.tsv");
+        // A short-lived JVM: quick start-up matters more than peak speed, and spares the other run's core.
         var command = new ArrayList<>(List.of(java(), "--enable-native-access=ALL-UNNAMED",
+                "-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC",
                 "-Dworkbook.grade=" + work.resolve("grade.json"),
                 "-Dworkbook.impl=" + ROOT.relativize(implClasses),
                 "-cp", implClasses + java.io.File.pathSeparator + System.getProperty("java.class.path"),
@@ -250,34 +265,15 @@ class CourseTest {
                 Files.writeString(log, "\n(killed after " + bound.toSeconds() + " s)\n", java.nio.file.StandardOpenOption.APPEND);
                 return new Ran(-1, Duration.ofNanos(System.nanoTime() - t0), log);
             }
-            return new Ran(p.exitValue(), Duration.ofNanos(System.nanoTime() - t0), log);
+            var took = Duration.ofNanos(System.nanoTime() - t0);
+            TIMINGS.put(ROOT.relativize(log).toString(), took);
+            return new Ran(p.exitValue(), took, log);
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new AssertionError("interrupted running " + command, e);
         }
-    }
-
-    private static List<String> caughtBy(Path knownBad) {
-        var tests = new TreeSet<String>();
-        for (Path file : javaFiles(knownBad)) {
-            try {
-                for (String line : Files.readAllLines(file)) {
-                    var m = CAUGHT_BY.matcher(line);
-                    if (m.find()) {
-                        Arrays.stream(m.group(1).split("[,\\s]+")).filter(t -> t.contains("#")).forEach(tests::add);
-                    }
-                }
-            } catch (IOException e) {
-                throw new UncheckedIOException(e);
-            }
-        }
-        if (tests.isEmpty()) {
-            throw new AssertionError(label(knownBad) + " names no test that catches it: add a line "
-                    + "\"Caught by: SomeTest#someMethod\" to its header comment");
-        }
-        return List.copyOf(tests);
     }
 
     private static String java() {
@@ -294,21 +290,6 @@ class CourseTest {
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
-    }
-
-    private static List<Path> knownBad() {
-        var all = new ArrayList<Path>();
-        for (Path chapter : chapters()) {
-            Path dir = chapter.resolve("known-bad");
-            if (Files.isDirectory(dir)) {
-                try (Stream<Path> bugs = Files.list(dir)) {
-                    bugs.filter(Files::isDirectory).sorted().forEach(all::add);
-                } catch (IOException e) {
-                    throw new UncheckedIOException(e);
-                }
-            }
-        }
-        return all;
     }
 
     private static List<Path> lessons() {

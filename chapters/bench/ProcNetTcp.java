@@ -16,6 +16,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import java.util.function.Predicate;
+import java.util.function.Supplier;
 
 /// The kernel's TCP table, as Linux shows it in `/proc/net/tcp` and `/proc/net/tcp6`.
 ///
@@ -97,6 +98,11 @@ public final class ProcNetTcp {
 
     /// Every TCP socket of the machine, from both files, as it is right now.
     public static List<Entry> snapshot() {
+        return read(line -> true);
+    }
+
+    /// The rows whose raw line passes `keep`, decoded: a cheap text test first spares decoding the whole table.
+    private static List<Entry> read(Predicate<String> keep) {
         if (!available()) {
             throw new Unavailable("needs Linux: there is no /proc/net/tcp on " + System.getProperty("os.name"));
         }
@@ -107,7 +113,7 @@ public final class ProcNetTcp {
             }
             try {
                 for (String line : Files.readAllLines(file)) {
-                    if (!line.isBlank() && !line.trim().startsWith("sl")) {
+                    if (!line.isBlank() && !line.trim().startsWith("sl") && keep.test(line)) {
                         rows.add(parse(line));
                     }
                 }
@@ -132,12 +138,16 @@ public final class ProcNetTcp {
 
     /// Every row whose local port is `port`: a listener and the connections it accepted share it.
     public static List<Entry> onPort(int port) {
-        return snapshot().stream().filter(e -> e.local().getPort() == port).toList();
+        String localPort = ":%04X ".formatted(port); // ends the local_address column, e.g. "0100007F:9C6B "
+        return read(line -> line.contains(localPort)).stream().filter(e -> e.local().getPort() == port).toList();
     }
 
     /// The row of a connected socket, matched by its four-tuple.
     public static Optional<Entry> entryOf(SocketAddress local, SocketAddress remote) {
-        return snapshot().stream().filter(e -> e.is(local, remote)).findFirst();
+        if (!(local instanceof InetSocketAddress end)) {
+            return Optional.empty();
+        }
+        return onPort(end.getPort()).stream().filter(e -> e.is(local, remote)).findFirst();
     }
 
     /// The kernel state of a connected socket (empty once the kernel has forgotten it).
@@ -161,9 +171,7 @@ public final class ProcNetTcp {
 
     /// The LISTEN row of a listening socket.
     public static Optional<Entry> listenerOf(ServerSocket listener) {
-        return snapshot().stream()
-                .filter(e -> e.state() == State.LISTEN && e.local().getPort() == listener.getLocalPort())
-                .findFirst();
+        return onPort(listener.getLocalPort()).stream().filter(e -> e.state() == State.LISTEN).findFirst();
     }
 
     /// Any row at all for this socket's local address (a fresh or merely bound TCP socket has none).
@@ -180,15 +188,35 @@ public final class ProcNetTcp {
     }
 
     /// Polls the table until `condition` holds and returns that snapshot; after `bound`, fails saying what was
-    /// awaited and what the table showed instead (the rows of `port` if one is given, else every loopback row).
+    /// awaited and what the table showed instead.
     public static List<Entry> await(String what, Predicate<List<Entry>> condition, Duration bound) {
+        return await(what, ProcNetTcp::snapshot, condition, bound);
+    }
+
+    /// Like [#await], watching only the rows whose local port is `port`: quicker on a busy machine, and a failure
+    /// shows just those rows.
+    public static List<Entry> awaitOnPort(int port, String what, Predicate<List<Entry>> condition, Duration bound) {
+        return await(what, () -> onPort(port), condition, bound);
+    }
+
+    /// Waits until the connection between `local` and `remote` is in `state`.
+    public static Entry awaitState(SocketAddress local, SocketAddress remote, State state, Duration bound) {
+        int port = ((InetSocketAddress) local).getPort();
+        var rows = awaitOnPort(port, "%s -> %s to reach %s".formatted(local, remote, state),
+                r -> r.stream().anyMatch(e -> e.is(local, remote) && e.state() == state), bound);
+        return rows.stream().filter(e -> e.is(local, remote) && e.state() == state).findFirst().orElseThrow();
+    }
+
+    private static List<Entry> await(String what, Supplier<List<Entry>> table, Predicate<List<Entry>> condition,
+                                     Duration bound) {
         long deadline = System.nanoTime() + bound.toNanos();
-        List<Entry> rows = snapshot();
+        List<Entry> rows = table.get();
         while (!condition.test(rows)) {
             if (System.nanoTime() - deadline > 0) {
+                List<Entry> shown = rows.stream().filter(e -> e.local().getAddress().isLoopbackAddress()
+                        || e.local().getAddress().isAnyLocalAddress()).limit(40).toList();
                 throw new AssertionError("waited %d ms for %s; the TCP table shows:%n%s".formatted(
-                        bound.toMillis(), what, show(rows.stream().filter(e -> e.local().getAddress()
-                                .isLoopbackAddress() || e.local().getAddress().isAnyLocalAddress()).toList())));
+                        bound.toMillis(), what, show(shown)));
             }
             try {
                 Thread.sleep(POLL); // polling the table: the kernel offers no way to be told of a state change
@@ -196,16 +224,9 @@ public final class ProcNetTcp {
                 Thread.currentThread().interrupt();
                 throw new AssertionError("interrupted while waiting for " + what, e);
             }
-            rows = snapshot();
+            rows = table.get();
         }
         return rows;
-    }
-
-    /// Waits until the connection between `local` and `remote` is in `state`.
-    public static Entry awaitState(SocketAddress local, SocketAddress remote, State state, Duration bound) {
-        var rows = await("%s -> %s to reach %s".formatted(local, remote, state),
-                r -> r.stream().anyMatch(e -> e.is(local, remote) && e.state() == state), bound);
-        return rows.stream().filter(e -> e.is(local, remote) && e.state() == state).findFirst().orElseThrow();
     }
 
     /// The rows as lines, one per row, for printing.

@@ -1,0 +1,182 @@
+///usr/bin/env jbang "$0" "$@" ; exit $?
+//JAVA 25+
+//SOURCES ../bench/ProcNetTcp.java
+
+// Chapter 2, live: bind() gives a socket its name — an address and a port — and the kernel decides who may share it.
+
+import static java.net.StandardProtocolFamily.INET;
+import static java.net.StandardProtocolFamily.INET6;
+import static java.net.StandardSocketOptions.SO_REUSEADDR;
+import static java.net.StandardSocketOptions.SO_REUSEPORT;
+
+final InetAddress loopback = InetAddress.getLoopbackAddress();
+final boolean linux = ProcNetTcp.available();
+
+void main() throws Exception {
+    if (!linux) {
+        IO.println("This lesson reads /proc/net/tcp and /proc/sys, which only Linux has; the calls below still run.");
+    }
+    step("bind(127.0.0.1, port 0), then listen()  ↔  ServerSocketChannel.open(INET).bind(address)");
+    // tag::port-zero[]
+    var listener = ServerSocketChannel.open(INET);      // socket(AF_INET, SOCK_STREAM, 0)
+    listener.bind(new InetSocketAddress(loopback, 0));   // bind(127.0.0.1, port 0) and listen(): one call in Java
+    int port = portOf(listener);
+    // end::port-zero[]
+    IO.println("  port 0 means \"any free port\": the kernel chose " + port + ", from ip_local_port_range "
+            + sysctl("ipv4/ip_local_port_range"));
+    table(port);
+
+    step("A second bind() to 127.0.0.1:" + port + " while the first socket listens there");
+    // tag::eaddrinuse[]
+    try (var second = ServerSocketChannel.open(INET)) {
+        second.bind(new InetSocketAddress(loopback, port));
+    } catch (BindException e) {
+        IO.println("  BindException: " + e.getMessage() + "   (errno EADDRINUSE, 98)");
+    }
+    // end::eaddrinuse[]
+
+    step("bind() without listen()  ↔  SocketChannel.bind: the port is held, nobody is served");
+    // tag::bind-only[]
+    try (var boundOnly = SocketChannel.open(INET)) {
+        boundOnly.bind(new InetSocketAddress(loopback, 0)); // bind(2), and no listen(2)
+        IO.println("  bound to " + boundOnly.getLocalAddress() + "; a client dialling it: " + dial(loopback, portOf(boundOnly)));
+        table(portOf(boundOnly)); // only bound: in no TCP state the table lists
+    }
+    // end::bind-only[]
+
+    step("Loopback vs wildcard: listeners on 127.0.0.1, 0.0.0.0 (AF_INET) and :: (AF_INET6), each dialled three ways");
+    // tag::wildcard[]
+    var anyV4 = ServerSocketChannel.open(INET).bind(new InetSocketAddress(InetAddress.getByName("0.0.0.0"), 0));
+    var anyV6 = ServerSocketChannel.open(INET6).bind(new InetSocketAddress(InetAddress.getByName("::"), 0));
+    for (var server : List.of(listener, anyV4, anyV6)) {
+        IO.println("  listening on " + server.getLocalAddress());
+        for (var to : List.of("127.0.0.1", "127.0.0.2", "::1")) {
+            IO.println("      client -> %-10s %s".formatted(to, dial(InetAddress.getByName(to), portOf(server))));
+        }
+    }
+    // end::wildcard[]
+    if (linux) { // one snapshot; each row says which file it is in (tcp6 shows IPv4 peers as ::ffff:127.0.0.1)
+        var rows = ProcNetTcp.snapshot();
+        for (var server : List.of(listener, anyV4, anyV6)) {
+            rows.stream().filter(e -> e.local().getPort() == portOf(server))
+                    .forEach(e -> IO.println("  %-64s in %s".formatted(e, e.ipv6Table() ? "tcp6" : "tcp")));
+        }
+    }
+
+    step("SO_REUSEADDR as Java sets it on a new socket (Linux)");
+    try (var ss = new ServerSocket(); var ssc = ServerSocketChannel.open(); var s = new Socket(); var sc = SocketChannel.open()) {
+        IO.println("  ServerSocket %s, ServerSocketChannel %s (the JDK turns it on for listeners); Socket %s, SocketChannel %s"
+                .formatted(ss.getReuseAddress(), ssc.getOption(SO_REUSEADDR), s.getReuseAddress(), sc.getOption(SO_REUSEADDR)));
+    }
+
+    step("The server closes first, so TIME_WAIT stays on its port; the listener is gone; now restart it");
+    // tag::time-wait[]
+    int restartPort = timeWaitOnServerPort(true);
+    table(restartPort);
+    IO.println("  restart, SO_REUSEADDR off:  " + restart(restartPort, false, false));
+    IO.println("  restart, SO_REUSEPORT only: " + restart(restartPort, false, true));
+    IO.println("  restart, SO_REUSEADDR on:   " + restart(restartPort, true, false));
+    // end::time-wait[]
+    int strictPort = timeWaitOnServerPort(false);
+    IO.println("  the old server had SO_REUSEADDR off; restart with it on: " + restart(strictPort, true, false)
+            + "   (the TIME_WAIT keeps the old socket's setting)");
+
+    step("SO_REUSEPORT: two live listeners on one port; 10 clients connect, nobody accepts");
+    // tag::reuseport[]
+    var one = ServerSocketChannel.open(INET).setOption(SO_REUSEPORT, true).bind(new InetSocketAddress(loopback, 0));
+    var two = ServerSocketChannel.open(INET).setOption(SO_REUSEPORT, true).bind(one.getLocalAddress());
+    // end::reuseport[]
+    int shared = portOf(one);
+    for (int i = 0; i < 10; i++) {
+        dial(loopback, shared);
+    }
+    if (linux) { // each LISTEN row's accept-queue count shows where the kernel put the 10 handshakes
+        Predicate<ProcNetTcp.Entry> listens = e -> e.local().getPort() == shared && e.state() == ProcNetTcp.State.LISTEN;
+        var rows = ProcNetTcp.await("10 queued connections", r -> r.stream().filter(listens)
+                .mapToLong(ProcNetTcp.Entry::rxQueue).sum() == 10, Duration.ofSeconds(2));
+        IO.println(ProcNetTcp.show(rows.stream().filter(listens).toList()));
+    }
+
+    step("Client side: bind() before connect() chooses the source address and port");
+    // tag::client-bind[]
+    var client = new Socket();
+    client.bind(new InetSocketAddress(InetAddress.getByName("127.0.0.2"), 0)); // or a port of your choosing
+    client.connect(new InetSocketAddress(loopback, port), 1_000);
+    // end::client-bind[]
+    IO.println("  connected from " + client.getLocalSocketAddress() + " to " + client.getInetAddress().getHostAddress()
+            + ":" + client.getPort() + " (unbound, it would leave from 127.0.0.1 and an ephemeral port)");
+
+    step("Ports below 1024");
+    String user = System.getProperty("user.name");
+    IO.println("  net.ipv4.ip_unprivileged_port_start = " + sysctl("ipv4/ip_unprivileged_port_start") + "; running as "
+            + user + (user.equals("root") ? ", so bind(80) would succeed here"
+            : ", so bind(80) fails with EACCES: BindException \"Permission denied\""));
+} // the sockets still open close as the process exits
+
+// The server side closes first, so TIME_WAIT lands on the server's port; then the old listener goes away.
+int timeWaitOnServerPort(boolean reuseAddress) throws IOException {
+    try (var old = ServerSocketChannel.open(INET)) {
+        old.setOption(SO_REUSEADDR, reuseAddress).bind(new InetSocketAddress(loopback, 0));
+        try (var c = SocketChannel.open(old.getLocalAddress())) {
+            old.accept().close();           // server: FIN first, so it will hold TIME_WAIT
+            c.read(ByteBuffer.allocate(1)); // client: reads EOF, then closes
+        }
+        return portOf(old);
+    }
+}
+
+String restart(int port, boolean reuseAddress, boolean reusePort) {
+    try (var restarted = ServerSocketChannel.open(INET)) {
+        restarted.setOption(SO_REUSEADDR, reuseAddress).setOption(SO_REUSEPORT, reusePort);
+        restarted.bind(new InetSocketAddress(loopback, port));
+        return "bound, listening on " + port + " again";
+    } catch (IOException e) {
+        return e.getClass().getSimpleName() + ": " + e.getMessage();
+    }
+}
+
+sealed interface Dial permits Connected, Refused {}
+record Connected(Socket socket) implements Dial {}
+record Refused(String why) implements Dial {}
+
+String dial(InetAddress address, int port) throws IOException {
+    var s = new Socket();
+    Dial result;
+    try {
+        s.connect(new InetSocketAddress(address, port), 1_000);
+        result = new Connected(s);
+    } catch (ConnectException e) {
+        s.close();
+        result = new Refused(e.getMessage());
+    }
+    return switch (result) {
+        case Connected c -> "connected, from " + c.socket().getLocalSocketAddress();
+        case Refused r -> "refused: " + r.why() + " (ECONNREFUSED: an RST answered the SYN)";
+    };
+}
+
+int portOf(NetworkChannel channel) { // getsockname(2)
+    try {
+        return ((InetSocketAddress) channel.getLocalAddress()).getPort();
+    } catch (IOException e) {
+        throw new UncheckedIOException(e);
+    }
+}
+
+void table(int port) {
+    if (linux) {
+        IO.println("  /proc/net/tcp{,6}, port " + port + ":\n" + ProcNetTcp.show(ProcNetTcp.onPort(port)));
+    }
+}
+
+String sysctl(String name) throws IOException {
+    Path file = Path.of("/proc/sys/net", name);
+    // readAllLines, not readString: a sysctl file answers only the first read(), and readString's first is 1 byte
+    return Files.isReadable(file) ? Files.readAllLines(file).getFirst().replace('\t', '-') : "(no /proc/sys here)";
+}
+
+int steps = 0;
+
+void step(String what) {
+    IO.println("\n" + (++steps) + ". " + what);
+}

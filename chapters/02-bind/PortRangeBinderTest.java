@@ -1,0 +1,119 @@
+import java.io.IOException;
+import java.net.BindException;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.nio.channels.ServerSocketChannel;
+import java.util.ArrayList;
+import java.util.List;
+
+import org.junit.jupiter.api.DisplayName;
+import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Order;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestMethodOrder;
+import org.junit.jupiter.api.extension.RegisterExtension;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatExceptionOfType;
+import static org.assertj.core.api.Assertions.assertThatIllegalArgumentException;
+
+/// Chapter 2, graded: scanning a port range skips the taken ports, and a full range is EADDRINUSE, by name.
+@Tag("bind")
+@TestMethodOrder(MethodOrderer.OrderAnnotation.class) // task by task, as the text reads
+class PortRangeBinderTest {
+
+    @RegisterExtension
+    final Lab lab = new Lab();
+
+    @Test
+    @Order(1)
+    @Tag("task:3")
+    @DisplayName("the scan skips ports other listeners hold and listens on the first free one, here the last of the range")
+    void skipsTakenPortsAndListensOnTheFirstFree() throws Exception {
+        var held = holdConsecutivePorts(3);
+        int first = held.getFirst().getLocalPort(), last = first + 2;
+        held.getLast().close(); // the last port of the range is free again; nothing else is
+
+        ServerSocketChannel listener;
+        try {
+            listener = lab.track(PortRangeBinder.listenOnFirstFree(Lab.LOOPBACK, first, last, PortReuse.REUSE_ADDRESS, 50));
+        } catch (BindException e) {
+            throw new AssertionError("listenOnFirstFree(%d-%d) failed although port %d is free: EADDRINUSE on port %d "
+                    .formatted(first, last, last, first) + "says only that this one port is taken — try the next", e);
+        }
+
+        assertThat(((InetSocketAddress) listener.getLocalAddress()).getPort())
+                .as("the port listenOnFirstFree(%d-%d) chose, with %d and %d held by other listeners (EADDRINUSE)",
+                        first, last, first, first + 1)
+                .isEqualTo(last);
+        assertThat(ProcNetTcp.onPort(last)).as("rows of port %d", last).anyMatch(e -> e.state() == ProcNetTcp.State.LISTEN);
+        assertThat(held.subList(0, 2)).as("the listeners that held the taken ports are untouched")
+                .allMatch(s -> s.isBound() && !s.isClosed());
+    }
+
+    @Test
+    @Order(2)
+    @Tag("task:3")
+    @DisplayName("when every port of the range is taken: a BindException naming EADDRINUSE and the range, and no socket left open")
+    void aFullRangeIsAddressInUseByName() throws Exception {
+        var held = holdConsecutivePorts(4);
+        int first = held.getFirst().getLocalPort(), last = first + 3;
+        var before = Descriptors.socketInodes();
+
+        assertThatExceptionOfType(BindException.class)
+                .as("listenOnFirstFree(%d-%d) with every port held by another listener", first, last)
+                .isThrownBy(() -> lab.track(PortRangeBinder.listenOnFirstFree(Lab.LOOPBACK, first, last,
+                        PortReuse.REUSE_ADDRESS, 50)))
+                .withMessageContaining("EADDRINUSE")
+                .withMessageContaining(String.valueOf(first))
+                .withMessageContaining(String.valueOf(last));
+
+        assertThat(Descriptors.socketInodes())
+                .as("socket descriptors in /proc/self/fd after the scan failed: each socket that could not bind "
+                        + "must be closed, or a scan of a busy range leaks one descriptor per port").isEqualTo(before);
+    }
+
+    @Test
+    @Order(3)
+    @Tag("task:3")
+    @DisplayName("a range that is empty or inverted, starts at port 0 or ends past 65535 is an IllegalArgumentException naming it")
+    void rejectsBadRanges() throws Exception {
+        var loopback = Lab.LOOPBACK;
+        var reuse = PortReuse.REUSE_ADDRESS;
+        int free = Lab.freePort(); // if a check is missing, the scan binds this free port, not a fixed one
+
+        assertThatIllegalArgumentException().as("range %d-%d (last below first)", free, free - 1)
+                .isThrownBy(() -> lab.track(PortRangeBinder.listenOnFirstFree(loopback, free, free - 1, reuse, 50)))
+                .withMessageContaining(String.valueOf(free)).withMessageContaining(String.valueOf(free - 1));
+        assertThatIllegalArgumentException().as("range 0-%d: port 0 is not a port to try, it means 'any'", free)
+                .isThrownBy(() -> lab.track(PortRangeBinder.listenOnFirstFree(loopback, 0, free, reuse, 50)))
+                .withMessageContaining("0");
+        assertThatIllegalArgumentException().as("range %d-65536", free)
+                .isThrownBy(() -> lab.track(PortRangeBinder.listenOnFirstFree(loopback, free, 65_536, reuse, 50)))
+                .withMessageContaining("65536");
+        assertThatIllegalArgumentException().as("a null address")
+                .isThrownBy(() -> lab.track(PortRangeBinder.listenOnFirstFree(null, free, free, reuse, 50)))
+                .withMessageContaining("address");
+    }
+
+    /// Listeners on `count` consecutive loopback ports, the first chosen by the kernel (port 0). If a neighbour is
+    /// taken by some other program, start again from another kernel-chosen port.
+    private List<ServerSocket> holdConsecutivePorts(int count) throws IOException {
+        for (int attempt = 0; attempt < 20; attempt++) {
+            var held = new ArrayList<ServerSocket>();
+            held.add(lab.track(new ServerSocket(0, 1, Lab.LOOPBACK)));
+            try {
+                for (int i = 1; i < count; i++) {
+                    held.add(lab.track(new ServerSocket(held.getFirst().getLocalPort() + i, 1, Lab.LOOPBACK)));
+                }
+                return held;
+            } catch (BindException neighbourTaken) {
+                for (var s : held) {
+                    s.close();
+                }
+            }
+        }
+        throw new IllegalStateException("found no " + count + " consecutive free loopback ports in 20 tries");
+    }
+}

@@ -1,0 +1,337 @@
+import java.io.IOException;
+import java.net.ConnectException;
+import java.net.InetSocketAddress;
+import java.net.Socket;
+import java.net.SocketAddress;
+import java.net.SocketException;
+import java.net.SocketTimeoutException;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Queue;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.Executors;
+import java.util.concurrent.atomic.AtomicInteger;
+
+import org.junit.jupiter.api.DisplayName;
+import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Order;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestMethodOrder;
+import org.junit.jupiter.api.extension.RegisterExtension;
+
+import static java.nio.charset.StandardCharsets.UTF_8;
+import static java.time.Duration.ofMillis;
+import static java.time.Duration.ofSeconds;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatExceptionOfType;
+import static org.assertj.core.api.Assertions.assertThatIllegalArgumentException;
+
+/// Chapter 4, graded: accept() hands out new sockets while the listener keeps listening, and an echo server's
+/// accept loop serves everyone at once, survives resets and stops without leaving a connection behind.
+@Tag("accept")
+@TestMethodOrder(MethodOrderer.OrderAnnotation.class) // task by task, so the scorecard's "next" is the first task to do
+class AcceptorTest {
+
+    private static final int READ_BOUND_MS = 1_500;
+
+    @RegisterExtension
+    final Lab lab = new Lab();
+
+    @Test
+    @Order(1)
+    @Tag("task:1")
+    @DisplayName("accept() returns a new socket: its own descriptor, the listener's local port, the client's address as remote")
+    void acceptReturnsANewSocketForTheClient() throws Exception {
+        var listener = lab.listener();
+        int port = listener.getLocalPort();
+        var client = lab.connect(port);
+
+        var accepted = lab.track(Acceptor.acceptOne(listener, ofSeconds(2)));
+
+        assertThat(accepted.getLocalPort()).as("local port of the accepted socket (the listener's is %d)", port)
+                .isEqualTo(port);
+        assertThat(accepted.getRemoteSocketAddress())
+                .as("remote end of the accepted socket: the client's own address and port")
+                .isEqualTo(client.getLocalSocketAddress());
+        var listening = ProcNetTcp.listenerOf(listener).orElseThrow(
+                () -> new AssertionError("no LISTEN row for port " + port + " after accept(): the listener must keep listening"));
+        var connection = ProcNetTcp.entryOf(accepted.getLocalSocketAddress(), accepted.getRemoteSocketAddress())
+                .orElseThrow(() -> new AssertionError("no row in /proc/net/tcp for the accepted connection " + accepted));
+        assertThat(connection.state()).as("kernel state of the accepted connection").isEqualTo(ProcNetTcp.State.ESTABLISHED);
+        assertThat(connection.inode())
+                .as("inode of the accepted connection's row vs the listener's (%d): accept() makes a new socket",
+                        listening.inode())
+                .isNotZero()
+                .isNotEqualTo(listening.inode());
+        assertThat(Descriptors.fdOf(connection.inode()))
+                .as("descriptor of socket:[%d], the accepted connection, in /proc/self/fd (the listener's is fd %d)",
+                        connection.inode(), Descriptors.fdOf(listening.inode()))
+                .isNotNegative()
+                .isNotEqualTo(Descriptors.fdOf(listening.inode()));
+    }
+
+    @Test
+    @Order(2)
+    @Tag("task:1")
+    @DisplayName("one listener, three accepted sockets on the same port, told apart by the client's port; "
+            + "closing the listener leaves them connected")
+    void theListenerKeepsListening() throws Exception {
+        var listener = lab.listener();
+        int port = listener.getLocalPort();
+        var clients = List.of(lab.connect(port), lab.connect(port), lab.connect(port));
+
+        var accepted = new ArrayList<Socket>();
+        for (int i = 0; i < clients.size(); i++) {
+            accepted.add(lab.track(Acceptor.acceptOne(listener, ofSeconds(2))));
+        }
+
+        assertThat(accepted).extracting(Socket::getLocalPort).as("local ports of the three accepted sockets")
+                .containsOnly(port);
+        assertThat(accepted).extracting(Socket::getRemoteSocketAddress)
+                .as("remote ends of the accepted sockets: one per client, each the client's own address and port")
+                .containsExactlyInAnyOrderElementsOf(clients.stream().map(Socket::getLocalSocketAddress).toList());
+        assertThat(ProcNetTcp.listenerOf(listener)).as("LISTEN row of port %d after three accepts", port).isPresent();
+
+        listener.close();
+
+        assertThatExceptionOfType(ConnectException.class)
+                .as("connect() to port %d after the listener was closed (ECONNREFUSED expected)", port)
+                .isThrownBy(() -> lab.connect(port));
+        for (int i = 0; i < clients.size(); i++) {
+            clients.get(i).getOutputStream().write('A' + i);
+            accepted.get(i).setSoTimeout(READ_BOUND_MS);
+            assertThat(accepted.get(i).getInputStream().read())
+                    .as("byte read on accepted socket %s after the listener was closed: closing the listener does "
+                            + "not close the connections it accepted", accepted.get(i))
+                    .isEqualTo('A' + i);
+        }
+    }
+
+    @Test
+    @Order(3)
+    @Tag("task:1")
+    @DisplayName("with no client, acceptOne() gives up with SocketTimeoutException in bounded time, and the listener still works")
+    void acceptOneTimesOut() throws Exception {
+        var listener = lab.listener();
+        int port = listener.getLocalPort();
+
+        long start = System.nanoTime();
+        assertThatExceptionOfType(SocketTimeoutException.class)
+                .as("acceptOne(listener, 200 ms) with nobody connecting: accept() must be bounded (SO_TIMEOUT)")
+                .isThrownBy(() -> Acceptor.acceptOne(listener, ofMillis(200)));
+        long tookMs = (System.nanoTime() - start) / 1_000_000;
+
+        assertThat(tookMs).as("milliseconds acceptOne(listener, 200 ms) took before giving up: about 200, never less")
+                .isBetween(150L, 2_000L);
+        var client = lab.connect(port);
+        var accepted = lab.track(Acceptor.acceptOne(listener, ofSeconds(2)));
+        assertThat(accepted.getRemoteSocketAddress())
+                .as("connection accepted after a timed-out accept: a timeout does not close the listener")
+                .isEqualTo(client.getLocalSocketAddress());
+        assertThatIllegalArgumentException().as("acceptOne with a negative wait")
+                .isThrownBy(() -> Acceptor.acceptOne(listener, ofMillis(-1)))
+                .withMessageContaining("wait");
+        assertThatIllegalArgumentException().as("acceptOne with a null listener")
+                .isThrownBy(() -> Acceptor.acceptOne(null, ofSeconds(1)))
+                .withMessageContaining("listener");
+    }
+
+    @Test
+    @Order(4)
+    @Tag("task:2")
+    @DisplayName("the server echoes, and each client's connection is a row of its own on the server's port, "
+            + "beside the LISTEN row")
+    void eachClientIsAConnectionOfItsOwn() throws Exception {
+        var server = lab.track(Acceptor.start(Lab.LOOPBACK, 0, 50));
+        int port = server.port();
+        var clients = List.of(lab.connect(port), lab.connect(port), lab.connect(port));
+
+        for (int i = 0; i < clients.size(); i++) {
+            assertThat(echo(clients.get(i), "hello from client " + i))
+                    .as("what the server sent back to client %d (all three are connected at once)", i)
+                    .isEqualTo("hello from client " + i);
+        }
+
+        var rows = ProcNetTcp.onPort(port);
+        var listening = rows.stream().filter(e -> e.state() == ProcNetTcp.State.LISTEN).toList();
+        assertThat(listening).as("LISTEN rows on the server's port %d:%n%s", port, ProcNetTcp.show(rows)).hasSize(1);
+        List<SocketAddress> clientEnds = clients.stream().map(Socket::getLocalSocketAddress).toList();
+        var accepted = rows.stream().filter(e -> e.state() == ProcNetTcp.State.ESTABLISHED
+                && clientEnds.contains(e.remote())).toList();
+        assertThat(accepted).extracting(ProcNetTcp.Entry::remote)
+                .as("remote ends of the server's ESTABLISHED rows on port %d: one per client%n%s", port, ProcNetTcp.show(rows))
+                .containsExactlyInAnyOrderElementsOf(clientEnds.stream().map(InetSocketAddress.class::cast).toList());
+        assertThat(accepted).extracting(ProcNetTcp.Entry::inode)
+                .as("inodes of the accepted connections: each its own socket, none the listener's, all held by this process")
+                .doesNotHaveDuplicates()
+                .doesNotContain(listening.getFirst().inode())
+                .allMatch(inode -> Descriptors.fdOf(inode) >= 0);
+    }
+
+    @Test
+    @Order(5)
+    @Tag("task:2")
+    @DisplayName("serves 150 clients at once while one idle client holds its connection open")
+    void servesManyClientsWhileOneIsIdle() throws Exception {
+        var server = lab.track(Acceptor.start(Lab.LOOPBACK, 0, 256));
+        int port = server.port();
+        var idle = lab.connect(port);
+        assertThat(echo(idle, "I will say nothing more")).as("echo to the first client, which then stays idle")
+                .isEqualTo("I will say nothing more");
+
+        int clients = 150;
+        var served = new AtomicInteger();
+        Queue<String> failures = new ConcurrentLinkedQueue<>();
+        try (var each = Executors.newVirtualThreadPerTaskExecutor()) {
+            for (int i = 0; i < clients; i++) {
+                String message = "client " + i;
+                each.submit(() -> {
+                    try {
+                        if (echo(lab.connect(port), message).equals(message)) {
+                            served.incrementAndGet();
+                        }
+                    } catch (IOException e) {
+                        failures.add(message + ": " + e);
+                    }
+                });
+            }
+        }
+
+        assertThat(served.get())
+                .withFailMessage("%d of %d clients got their echo within %d ms while one idle client held a connection "
+                                + "open. A server that serves each client in its accept loop (an iterative server) is "
+                                + "stuck in read() on the idle client: give each connection a thread of its own. "
+                                + "First failures: %s", served.get(), clients, READ_BOUND_MS,
+                        failures.stream().limit(3).toList())
+                .isEqualTo(clients);
+    }
+
+    @Test
+    @Order(6)
+    @Tag("task:2")
+    @DisplayName("clients that reset at once (SO_LINGER 0) neither stop the accept loop nor leave a descriptor open")
+    void resettingClientsDoNotStopTheLoop() throws Exception {
+        int baseline = Descriptors.socketInodes().size();
+        var server = lab.track(Acceptor.start(Lab.LOOPBACK, 0, 50));
+        int port = server.port();
+
+        int resets = 20;
+        for (int i = 0; i < resets; i++) {
+            try (var rude = new Socket()) {
+                rude.connect(new InetSocketAddress(Lab.LOOPBACK, port), 2_000);
+                rude.setSoLinger(true, 0); // close() now sends RST instead of FIN
+            }
+        }
+        // The accept queue is first in, first out: once this client is served, every reset one was accepted.
+        var probe = lab.connect(port);
+        assertThat(echo(probe, "after the resets")).as("echo to a client that came after %d resets", resets)
+                .isEqualTo("after the resets");
+
+        // Left open: the listener, the probe client and the server's end of it. Everything else must be closed.
+        int expected = baseline + 3;
+        try {
+            ProcNetTcp.await("the server to close its end of the %d reset connections (%d socket descriptors in "
+                    .formatted(resets, expected) + "/proc/self/fd: baseline, listener, one client and its accepted socket)",
+                    rows -> Descriptors.socketInodes().size() <= expected, ofSeconds(2));
+        } catch (AssertionError e) {
+            throw new AssertionError(("the process still holds %d socket descriptors, %d more than expected, after %d "
+                    + "clients reset their connections: a reset connection's socket must be closed too (a read that "
+                    + "fails with 'Connection reset' still leaves the descriptor open until close())")
+                    .formatted(Descriptors.socketInodes().size(), Descriptors.socketInodes().size() - expected, resets), e);
+        }
+        var next = lab.connect(port);
+        assertThat(echo(next, "still there?"))
+                .as("echo to a new client after %d clients reset their connections: one connection's failure must not "
+                        + "end the accept loop", resets)
+                .isEqualTo("still there?");
+    }
+
+    @Test
+    @Order(7)
+    @Tag("task:2")
+    @DisplayName("when a client closes, the server closes its end too: no CLOSE_WAIT stays on the server's port")
+    void closesWhenTheClientHangsUp() throws Exception {
+        var server = lab.track(Acceptor.start(Lab.LOOPBACK, 0, 50));
+        int port = server.port();
+        var ends = new ArrayList<SocketAddress>();
+        for (int i = 0; i < 5; i++) {
+            try (var client = new Socket()) {
+                client.connect(new InetSocketAddress(Lab.LOOPBACK, port), 2_000);
+                assertThat(echo(client, "bye " + i)).as("echo before hanging up").isEqualTo("bye " + i);
+                ends.add(client.getLocalSocketAddress());
+            } // the client closes first: FIN; the server's read() returns -1 and its end is CLOSE_WAIT until it closes
+        }
+
+        // Closed on both sides, the server's end goes CLOSE_WAIT -> LAST_ACK -> gone; a row that stays CLOSE_WAIT
+        // means the server read EOF (-1) and never called close().
+        ProcNetTcp.await(("the server's ends of 5 connections whose clients closed to leave port %d "
+                        + "(a row stuck in CLOSE_WAIT: the server read EOF, -1, and never closed its socket)").formatted(port),
+                rows -> rows.stream().noneMatch(e -> e.local().getPort() == port && ends.contains(e.remote())),
+                ofSeconds(2));
+    }
+
+    @Test
+    @Order(8)
+    @Tag("task:2")
+    @DisplayName("start() with a port outside 0..65535, a negative backlog or a null address fails with "
+            + "IllegalArgumentException naming it")
+    void startRefusesBadArguments() {
+        assertThatIllegalArgumentException().as("start(127.0.0.1, 65536, 50)")
+                .isThrownBy(() -> lab.track(Acceptor.start(Lab.LOOPBACK, 65_536, 50))).withMessageContaining("65536");
+        assertThatIllegalArgumentException().as("start(127.0.0.1, -1, 50)")
+                .isThrownBy(() -> lab.track(Acceptor.start(Lab.LOOPBACK, -1, 50))).withMessageContaining("-1");
+        assertThatIllegalArgumentException().as("start(127.0.0.1, 0, -7)")
+                .isThrownBy(() -> lab.track(Acceptor.start(Lab.LOOPBACK, 0, -7))).withMessageContaining("-7");
+        assertThatIllegalArgumentException().as("start(null, 0, 50)")
+                .isThrownBy(() -> lab.track(Acceptor.start(null, 0, 50))).withMessageContaining("address");
+    }
+
+    @Test
+    @Order(9)
+    @Tag("task:3")
+    @DisplayName("stop() closes the listener (new clients are refused) and every connection (each client reads EOF), "
+            + "leaving no LISTEN, ESTABLISHED or CLOSE_WAIT row on the port")
+    void stopClosesTheListenerAndEveryConnection() throws Exception {
+        var server = lab.track(Acceptor.start(Lab.LOOPBACK, 0, 50));
+        int port = server.port();
+        var clients = List.of(lab.connect(port), lab.connect(port), lab.connect(port));
+        for (var client : clients) {
+            assertThat(echo(client, "ping")).as("echo before stop()").isEqualTo("ping");
+        }
+
+        server.stop();
+
+        assertThatExceptionOfType(ConnectException.class)
+                .as("connect() to port %d after stop(): the listener must be closed (ECONNREFUSED expected)", port)
+                .isThrownBy(() -> lab.connect(port));
+        for (var client : clients) {
+            int read;
+            try {
+                read = client.getInputStream().read();
+            } catch (SocketTimeoutException e) {
+                throw new AssertionError(("client %s read nothing, not even EOF, for %d ms after stop(): its connection is "
+                        + "still open on the server. Closing the listener does not close the sockets it accepted; "
+                        + "stop() must close each of them.").formatted(client.getLocalSocketAddress(), READ_BOUND_MS), e);
+            } catch (SocketException e) {
+                throw new AssertionError(("client %s saw '%s' after stop() instead of EOF: the server aborted the "
+                        + "connection (RST) rather than closing it (FIN)").formatted(client.getLocalSocketAddress(),
+                        e.getMessage()), e);
+            }
+            assertThat(read).as("what client %s reads after stop(): -1 is EOF, the server's FIN",
+                    client.getLocalSocketAddress()).isEqualTo(-1);
+        }
+        ProcNetTcp.await("no LISTEN, ESTABLISHED or CLOSE_WAIT row left on the server's port %d after stop()".formatted(port),
+                rows -> rows.stream().noneMatch(e -> e.local().getPort() == port && (e.state() == ProcNetTcp.State.LISTEN
+                        || e.state() == ProcNetTcp.State.ESTABLISHED || e.state() == ProcNetTcp.State.CLOSE_WAIT)),
+                ofSeconds(2));
+    }
+
+    /// Sends `message` and reads back as many bytes, within the read bound.
+    private static String echo(Socket client, String message) throws IOException {
+        byte[] sent = message.getBytes(UTF_8);
+        client.setSoTimeout(READ_BOUND_MS);
+        client.getOutputStream().write(sent);
+        return new String(client.getInputStream().readNBytes(sent.length), UTF_8);
+    }
+}

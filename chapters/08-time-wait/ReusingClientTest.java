@@ -1,0 +1,172 @@
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.time.Duration;
+import java.util.Locale;
+import java.util.Set;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+
+import org.junit.jupiter.api.DisplayName;
+import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Order;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestMethodOrder;
+import org.junit.jupiter.api.extension.RegisterExtension;
+
+import static java.nio.charset.StandardCharsets.UTF_8;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatIllegalArgumentException;
+
+/// Chapter 8, graded: one connection carries every request, and the client's orderly close leaves TIME_WAIT with it.
+@Tag("time-wait")
+@TestMethodOrder(MethodOrderer.OrderAnnotation.class) // task by task, as the text reads
+class ReusingClientTest {
+
+    @RegisterExtension
+    final Lab lab = new Lab();
+
+    private static final Duration BOUND = Duration.ofSeconds(3);
+
+    @Test
+    @Order(1)
+    @Tag("task:3")
+    @DisplayName("100 requests from one client travel over one connection: the server accepts exactly once")
+    void sendsEveryRequestOverOneConnection() throws Exception {
+        var server = lab.track(new LineServer(lab.listener()));
+
+        try (var client = ReusingClient.connect(server.address(), Duration.ofSeconds(2))) {
+            for (int i = 0; i < 100; i++) {
+                assertThat(client.ask("request " + i)).as("reply to request %d", i).isEqualTo("REQUEST " + i);
+            }
+
+            assertThat(server.accepted.get())
+                    .withFailMessage("the server accepted %d connections for 100 requests: each one costs a handshake "
+                                    + "and leaves a TIME_WAIT row behind (the table shows %d rows to port %d). "
+                                    + "Connect once and send every request over that connection.",
+                            server.accepted.get(), rowsTo(server.port()), server.port())
+                    .isEqualTo(1);
+        }
+    }
+
+    @Test
+    @Order(2)
+    @Tag("task:3")
+    @DisplayName("close() is orderly and comes first: the server reads EOF, not a reset, and the one TIME_WAIT is the client's")
+    void closesFirstWithAFin() throws Exception {
+        var server = lab.track(new LineServer(lab.listener()));
+        var client = lab.track(ReusingClient.connect(server.address(), Duration.ofSeconds(2)));
+        assertThat(client.ask("hello")).as("reply to \"hello\"").isEqualTo("HELLO");
+        var clientEnd = server.peers.poll(2, TimeUnit.SECONDS);
+        assertThat(clientEnd).as("the client's end of the connection, as the server accepted it").isNotNull();
+
+        client.close();
+
+        String ending = server.endings.poll(2, TimeUnit.SECONDS);
+        assertThat(ending)
+                .withFailMessage("after the client's close(), the server's read() ended with %s: the client must close "
+                        + "with a FIN, which the server reads as EOF (-1). An RST (SO_LINGER 0) avoids TIME_WAIT only by "
+                        + "aborting the connection.", ending == null ? "nothing within 2 s" : "\"" + ending + "\"")
+                .isEqualTo(LineServer.EOF);
+        ProcNetTcp.awaitState(clientEnd, server.address(), ProcNetTcp.State.TIME_WAIT, BOUND);
+        assertThat(ProcNetTcp.onPort(server.port()).stream().filter(e -> e.state() == ProcNetTcp.State.TIME_WAIT
+                        && e.is(new InetSocketAddress(Lab.LOOPBACK, server.port()), clientEnd)))
+                .as("TIME_WAIT rows on the server's side of the connection: the client closed first, so none")
+                .isEmpty();
+    }
+
+    @Test
+    @Order(3)
+    @Tag("task:3")
+    @DisplayName("connect() refuses a null address, port 0 and a timeout that is not positive; ask() refuses a request that is not one line")
+    void refusesBadArguments() throws Exception {
+        var listener = lab.listener();
+        var address = new InetSocketAddress(Lab.LOOPBACK, listener.getLocalPort());
+
+        assertThatIllegalArgumentException().as("connect(null, 1 s)")
+                .isThrownBy(() -> lab.track(ReusingClient.connect(null, Duration.ofSeconds(1))))
+                .withMessageContaining("null");
+        assertThatIllegalArgumentException().as("connect(127.0.0.1:0, 1 s)")
+                .isThrownBy(() -> lab.track(ReusingClient.connect(new InetSocketAddress(Lab.LOOPBACK, 0),
+                        Duration.ofSeconds(1))))
+                .withMessageContaining("0");
+        assertThatIllegalArgumentException().as("connect(address, -5 s)")
+                .isThrownBy(() -> lab.track(ReusingClient.connect(address, Duration.ofSeconds(-5))))
+                .withMessageContaining("-5");
+        var client = lab.track(ReusingClient.connect(address, Duration.ofSeconds(1)));
+        assertThatIllegalArgumentException().as("ask(\"two\\nlines\"): a line break would end the request early")
+                .isThrownBy(() -> client.ask("two\nlines"));
+        assertThatIllegalArgumentException().as("ask(null)").isThrownBy(() -> client.ask(null));
+    }
+
+    private static long rowsTo(int port) {
+        return ProcNetTcp.snapshot().stream().filter(e -> e.remote().getPort() == port).count();
+    }
+
+    /// The test's own server for the line protocol: counts the connections it accepts and tells how each one ended.
+    static final class LineServer implements AutoCloseable {
+        static final String EOF = "EOF";
+
+        final ServerSocket listener;
+        final AtomicInteger accepted = new AtomicInteger();
+        final BlockingQueue<InetSocketAddress> peers = new LinkedBlockingQueue<>();
+        final BlockingQueue<String> endings = new LinkedBlockingQueue<>();
+        private final Set<Socket> open = ConcurrentHashMap.newKeySet();
+
+        LineServer(ServerSocket listener) {
+            this.listener = listener;
+            Thread.ofVirtual().name("test-line-server").start(() -> {
+                while (!listener.isClosed()) {
+                    try {
+                        Socket s = listener.accept();
+                        accepted.incrementAndGet();
+                        open.add(s);
+                        peers.add((InetSocketAddress) s.getRemoteSocketAddress());
+                        Thread.ofVirtual().start(() -> answer(s));
+                    } catch (IOException closed) {
+                        return;
+                    }
+                }
+            });
+        }
+
+        InetSocketAddress address() {
+            return new InetSocketAddress(Lab.LOOPBACK, listener.getLocalPort());
+        }
+
+        int port() {
+            return listener.getLocalPort();
+        }
+
+        private void answer(Socket s) {
+            try (s) {
+                s.setSoTimeout(3_000);
+                var in = new BufferedReader(new InputStreamReader(s.getInputStream(), UTF_8));
+                String line;
+                while ((line = in.readLine()) != null) {
+                    s.getOutputStream().write((line.toUpperCase(Locale.ROOT) + "\n").getBytes(UTF_8));
+                }
+                endings.add(EOF); // the client's FIN; only now does this server close
+            } catch (IOException e) {
+                endings.add(String.valueOf(e.getMessage()));
+            } finally {
+                open.remove(s);
+            }
+        }
+
+        @Override
+        public void close() throws IOException {
+            listener.close();
+            for (Socket s : open) {
+                s.close();
+            }
+        }
+    }
+}
