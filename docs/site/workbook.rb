@@ -122,7 +122,7 @@ module SocketWorkbook
     end
     if (m = %r{\Achapters/(\d\d-[a-z0-9-]+)/known-bad(?:/([^/]+))?}.match path)
       page = solution_page doc, m[1]
-      return [page, m[2] ? %(known-bad-#{m[2]}) : 'known-bad']
+      return [page, m[2] ? %(known-bad-#{m[2].sub(/\.patch\z/, '')}) : 'known-bad']
     end
     if File.directory? abs
       if (m = %r{\Achapters/(\d\d-[a-z0-9-]+)/?\z}.match path) && (File.file? File.join(abs, 'README.adoc'))
@@ -219,19 +219,27 @@ module SocketWorkbook
         File.file? File.join(base, 'exercises', id, name)
       parts << %([source,#{language_of f}]) << '----' << %(include::#{f}[]) << '----' << ''
     end
-    bad = (Dir.glob File.join(base, 'chapters', id, 'known-bad', '*')).select {|d| File.directory? d }.sort
+    bad = (Dir.glob File.join(base, 'chapters', id, 'known-bad', '*')).sort
     unless bad.empty?
       parts << '[[known-bad]]' << '== Plausible mistakes the tests catch' << ''
       parts << 'Each of these is the reference solution with one tempting mistake, and the graded tests named ' \
-        'under it fail on it (`./mvnw verify -Psolutions` proves it).' << ''
-      bad.each do |dir|
-        bug = File.basename dir
+        'with it fail on it (`./mvnw verify -Psolutions` proves it).' << ''
+      bad.each do |entry|
+        bug = File.basename(entry).sub(/\.patch\z/, '')
         parts << %([[known-bad-#{bug}]]) << %(=== #{bug}) << ''
-        (Dir.glob File.join(dir, '**', '*.java')).sort.each do |f|
-          summary = known_bad_summary f
-          parts << summary << '' unless summary.empty?
-          parts << %(.#{File.basename f} with this mistake) << '[%collapsible]' << '====' <<
-            %([source,java]) << '----' << %(include::#{f}[]) << '----' << '====' << ''
+        if entry.end_with? '.patch'
+          # the text above the diff says what is wrong and which tests catch it; the diff shows the mistake
+          text, diff = File.read(entry).split(/^(?=--- )/, 2)
+          parts << %([.known-bad-summary]) << (text.strip.gsub(/\n(?=Caught by:)/, " +\n")) << ''
+          parts << '.The mistake, as a change to the solution' << '[source,diff]' << '----' <<
+            %(include::#{entry}[lines=#{text.lines.size + 1}..-1]) << '----' << '' if diff
+        else
+          (Dir.glob File.join(entry, '**', '*.java')).sort.each do |f|
+            summary = known_bad_summary f
+            parts << summary << '' unless summary.empty?
+            parts << %(.#{File.basename f} with this mistake) << '[%collapsible]' << '====' <<
+              %([source,java]) << '----' << %(include::#{f}[]) << '----' << '====' << ''
+          end
         end
       end
     end
