@@ -101,6 +101,7 @@ void printOptions(NetworkChannel channel) throws IOException {
 
 // tag::ffm[]
 // C: setsockopt(fd, SOL_SOCKET, SO_RCVLOWAT, &value, sizeof value), called through java.lang.foreign.
+@SuppressWarnings("restricted") // calling libc is the point here (run with --enable-native-access)
 void underTheHood() throws Throwable {
     final int AF_INET = 2, SOCK_STREAM = 1, SOL_SOCKET = 1, SO_RCVLOWAT = 18, SO_SNDLOWAT = 19;
     var linker = Linker.nativeLinker();

@@ -15,11 +15,8 @@ import java.util.HashSet;
 import java.util.Map;
 
 import org.junit.jupiter.api.DisplayName;
-import org.junit.jupiter.api.MethodOrderer;
-import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.TestMethodOrder;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
 import static java.net.StandardProtocolFamily.INET;
@@ -35,14 +32,13 @@ import static org.assertj.core.api.Assertions.assertThatIllegalArgumentException
 
 /// Chapter 1, graded: the sockets you open are the kind you asked for, carry the options you set, and are counted.
 @Tag("socket")
-@TestMethodOrder(MethodOrderer.OrderAnnotation.class) // task by task, as the text reads
+@Tag("01-socket")
 class SocketsTest {
 
     @RegisterExtension
     final Lab lab = new Lab();
 
     @Test
-    @Order(1)
     @Tag("task:1")
     @DisplayName("open(INET, STREAM) is a TCP socket of family AF_INET: bound to the wildcard it gets 0.0.0.0, not [::]")
     void opensAnIpv4StreamSocket() throws Exception {
@@ -58,7 +54,6 @@ class SocketsTest {
     }
 
     @Test
-    @Order(2)
     @Tag("task:1")
     @DisplayName("open(INET6, DATAGRAM) is a UDP socket of family AF_INET6 that can bind to ::1")
     void opensAnIpv6DatagramSocket() throws Exception {
@@ -71,7 +66,6 @@ class SocketsTest {
     }
 
     @Test
-    @Order(3)
     @Tag("task:1")
     @DisplayName("open(UNIX, STREAM) is a Unix-domain stream socket that binds to a path; UNIX DATAGRAM is refused by name")
     void opensAUnixDomainStreamSocket() throws Exception {
@@ -96,7 +90,6 @@ class SocketsTest {
     }
 
     @Test
-    @Order(4)
     @Tag("task:1")
     @DisplayName("a new socket is a new descriptor, with no address, no peer, and no row in the TCP table")
     void aNewSocketIsOnlyAHandle() throws Exception {
@@ -116,7 +109,6 @@ class SocketsTest {
     }
 
     @Test
-    @Order(5)
     @Tag("task:1")
     @DisplayName("open() with a null family or type fails with IllegalArgumentException naming it")
     void refusesMissingArguments() {
@@ -127,7 +119,6 @@ class SocketsTest {
     }
 
     @Test
-    @Order(6)
     @Tag("task:2")
     @DisplayName("configure() sets every option asked for, and getsockopt reads each one back")
     void setsEveryOption() throws Exception {
@@ -145,7 +136,6 @@ class SocketsTest {
     }
 
     @Test
-    @Order(7)
     @Tag("task:2")
     @DisplayName("configure() works on UDP sockets too: SO_RCVBUF and SO_BROADCAST")
     void setsOptionsOnADatagramSocket() throws Exception {
@@ -158,7 +148,6 @@ class SocketsTest {
     }
 
     @Test
-    @Order(8)
     @Tag("task:2")
     @DisplayName("an option the socket does not support (TCP_NODELAY on UDP) is an error naming the option and the socket")
     void reportsAnUnsupportedOption() throws Exception {
@@ -174,7 +163,6 @@ class SocketsTest {
     }
 
     @Test
-    @Order(9)
     @Tag("task:3")
     @DisplayName("countSockets() goes up by one per socket opened and back to the baseline once they are closed")
     void countsSocketsUpAndDown() throws Exception {
@@ -196,14 +184,13 @@ class SocketsTest {
     }
 
     @Test
-    @Order(10)
     @Tag("task:3")
     @DisplayName("countSockets() counts sockets only: an open file or pipe is a descriptor, not a socket")
     void countsOnlySockets() throws Exception {
         var file = Files.createTempFile("workbook", ".txt");
         int baseline = Sockets.countSockets();
         var pipe = Pipe.open();
-        try (var open = FileChannel.open(file, StandardOpenOption.READ); var in = pipe.source(); var out = pipe.sink()) {
+        try (var _ = FileChannel.open(file, StandardOpenOption.READ); var _ = pipe.source(); var _ = pipe.sink()) {
             assertThat(Sockets.countSockets())
                     .as("sockets counted with a file and a pipe open (baseline %d): /proc/self/fd links a socket to "
                             + "'socket:[inode]', a file to its path, a pipe to 'pipe:[inode]'", baseline)

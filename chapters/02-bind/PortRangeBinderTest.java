@@ -7,11 +7,8 @@ import java.util.ArrayList;
 import java.util.List;
 
 import org.junit.jupiter.api.DisplayName;
-import org.junit.jupiter.api.MethodOrderer;
-import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.TestMethodOrder;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -20,14 +17,13 @@ import static org.assertj.core.api.Assertions.assertThatIllegalArgumentException
 
 /// Chapter 2, graded: scanning a port range skips the taken ports, and a full range is EADDRINUSE, by name.
 @Tag("bind")
-@TestMethodOrder(MethodOrderer.OrderAnnotation.class) // task by task, as the text reads
+@Tag("02-bind")
 class PortRangeBinderTest {
 
     @RegisterExtension
     final Lab lab = new Lab();
 
     @Test
-    @Order(1)
     @Tag("task:3")
     @DisplayName("the scan skips ports other listeners hold and listens on the first free one, here the last of the range")
     void skipsTakenPortsAndListensOnTheFirstFree() throws Exception {
@@ -53,7 +49,6 @@ class PortRangeBinderTest {
     }
 
     @Test
-    @Order(2)
     @Tag("task:3")
     @DisplayName("when every port of the range is taken: a BindException naming EADDRINUSE and the range, and no socket left open")
     void aFullRangeIsAddressInUseByName() throws Exception {
@@ -75,7 +70,6 @@ class PortRangeBinderTest {
     }
 
     @Test
-    @Order(3)
     @Tag("task:3")
     @DisplayName("a range that is empty or inverted, starts at port 0 or ends past 65535 is an IllegalArgumentException naming it")
     void rejectsBadRanges() throws Exception {

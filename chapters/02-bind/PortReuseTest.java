@@ -8,11 +8,8 @@ import java.nio.channels.SocketChannel;
 import java.time.Duration;
 
 import org.junit.jupiter.api.DisplayName;
-import org.junit.jupiter.api.MethodOrderer;
-import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.TestMethodOrder;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
 import static java.time.Duration.ofSeconds;
@@ -25,14 +22,13 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 /// Chapter 2, graded: a restart binds its port despite TIME_WAIT with SO_REUSEADDR and fails without it; live
 /// listeners share a port only with SO_REUSEPORT.
 @Tag("bind")
-@TestMethodOrder(MethodOrderer.OrderAnnotation.class) // task by task, as the text reads
+@Tag("02-bind")
 class PortReuseTest {
 
     @RegisterExtension
     final Lab lab = new Lab();
 
     @Test
-    @Order(1)
     @Tag("task:2")
     @DisplayName("REUSE_ADDRESS: a restarted listener binds its port while the old server's connection is in TIME_WAIT")
     void reuseAddressRestartsDespiteTimeWait() throws Exception {
@@ -48,7 +44,6 @@ class PortReuseTest {
     }
 
     @Test
-    @Order(2)
     @Tag("task:2")
     @DisplayName("STRICT: the same restart fails with EADDRINUSE while TIME_WAIT holds the port")
     void strictRestartFailsWhileTimeWaitHoldsThePort() throws Exception {
@@ -66,7 +61,6 @@ class PortReuseTest {
     }
 
     @Test
-    @Order(3)
     @Tag("task:2")
     @DisplayName("a STRICT server's TIME_WAIT blocks even a REUSE_ADDRESS restart: the old socket must have had SO_REUSEADDR too")
     void aStrictServersTimeWaitBlocksEveryRestart() throws Exception {
@@ -85,7 +79,6 @@ class PortReuseTest {
     }
 
     @Test
-    @Order(4)
     @Tag("task:2")
     @DisplayName("REUSE_ADDRESS is not port sharing: a second live listener on the port still gets EADDRINUSE")
     void reuseAddressDoesNotShareALiveListenersPort() throws Exception {
@@ -104,7 +97,6 @@ class PortReuseTest {
     }
 
     @Test
-    @Order(5)
     @Tag("task:2")
     @DisplayName("SHARE_PORT: two listeners bind one port, and the kernel spreads clients over both of them")
     void sharePortSpreadsClientsOverListeners() throws Exception {

@@ -12,11 +12,8 @@ import java.time.Duration;
 import java.util.function.Predicate;
 
 import org.junit.jupiter.api.DisplayName;
-import org.junit.jupiter.api.MethodOrderer;
-import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.TestMethodOrder;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
 import static java.time.Duration.ofSeconds;
@@ -28,7 +25,7 @@ import static org.assertj.core.api.Assertions.assertThatIllegalArgumentException
 /// Chapter 2, graded: a listener is bound where you asked, a taken address is refused, a reservation holds a port
 /// without listening, and a client leaves from the source you chose.
 @Tag("bind")
-@TestMethodOrder(MethodOrderer.OrderAnnotation.class) // task by task, as the text reads
+@Tag("02-bind")
 class SocketBinderTest {
 
     private static final InetAddress LOOPBACK = Lab.LOOPBACK;
@@ -41,7 +38,6 @@ class SocketBinderTest {
     final Lab lab = new Lab();
 
     @Test
-    @Order(1)
     @Tag("task:1")
     @DisplayName("port 0 gets a free port from ip_local_port_range, and the kernel lists the socket there in LISTEN")
     void portZeroGetsAnEphemeralPort() throws Exception {
@@ -57,7 +53,6 @@ class SocketBinderTest {
     }
 
     @Test
-    @Order(2)
     @Tag("task:1")
     @DisplayName("a listener on 127.0.0.1 is on loopback only: its row says 127.0.0.1, and a client dialling 127.0.0.2 is refused")
     void aLoopbackListenerIsNotOnTheWildcard() throws Exception {
@@ -79,7 +74,6 @@ class SocketBinderTest {
     }
 
     @Test
-    @Order(3)
     @Tag("task:1")
     @DisplayName("0.0.0.0 is IPv4's wildcard: the listener takes clients on 127.0.0.1 and 127.0.0.2, but refuses ::1")
     void theIpv4WildcardTakesEveryIpv4AddressOnly() throws Exception {
@@ -98,7 +92,6 @@ class SocketBinderTest {
     }
 
     @Test
-    @Order(4)
     @Tag("task:1")
     @DisplayName(":: is dual stack: the listener takes ::1 and 127.0.0.1, the IPv4 client listed in tcp6 as ::ffff:127.0.0.1")
     void theIpv6WildcardIsDualStack() throws Exception {
@@ -121,7 +114,6 @@ class SocketBinderTest {
     }
 
     @Test
-    @Order(5)
     @Tag("task:1")
     @DisplayName("binding a taken address:port fails with EADDRINUSE (BindException), and leaves no socket open")
     void aSecondBindFailsWithAddressInUse() throws Exception {
@@ -140,7 +132,6 @@ class SocketBinderTest {
     }
 
     @Test
-    @Order(6)
     @Tag("task:1")
     @DisplayName("listen() rejects a null address or policy, a port outside 0..65535 and a negative backlog, naming the value")
     void listenRejectsBadInput() {
@@ -163,7 +154,6 @@ class SocketBinderTest {
     }
 
     @Test
-    @Order(7)
     @Tag("task:4")
     @DisplayName("a port held by bind() without listen() refuses clients at once and has no row in /proc/net/tcp")
     void aReservedPortRefusesClients() throws Exception {
@@ -181,7 +171,6 @@ class SocketBinderTest {
     }
 
     @Test
-    @Order(8)
     @Tag("task:4")
     @DisplayName("a reserved port is really taken: a listener that binds it gets EADDRINUSE, SO_REUSEADDR or not")
     void aReservedPortIsTaken() throws Exception {
@@ -197,7 +186,6 @@ class SocketBinderTest {
     }
 
     @Test
-    @Order(9)
     @Tag("task:5")
     @DisplayName("connectFrom() binds the source before connecting: the server sees the client at the chosen 127.0.0.2 and port")
     void connectFromUsesTheChosenSource() throws Exception {
@@ -216,7 +204,6 @@ class SocketBinderTest {
     }
 
     @Test
-    @Order(10)
     @Tag("task:5")
     @DisplayName("connectFrom() rejects a missing address and a timeout that is not positive, naming it")
     void connectFromRejectsBadInput() throws Exception {

@@ -31,6 +31,7 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 /// Chapter 3, graded: the kernel fills a listener's accept queue without accept(), up to backlog + 1; then a
 /// connect goes unanswered until accept() frees a slot; and the queue's depth is in the TCP table.
 @Tag("listen")
+@Tag("03-listen")
 class ListenQueueTest {
 
     /// Well under the first SYN retransmission (1 s): a connect that needs it has found the queue full.

@@ -13,11 +13,8 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.atomic.AtomicInteger;
 
 import org.junit.jupiter.api.DisplayName;
-import org.junit.jupiter.api.MethodOrderer;
-import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.TestMethodOrder;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
 import static java.nio.charset.StandardCharsets.UTF_8;
@@ -30,7 +27,7 @@ import static org.assertj.core.api.Assertions.assertThatIllegalArgumentException
 /// Chapter 4, graded: accept() hands out new sockets while the listener keeps listening, and an echo server's
 /// accept loop serves everyone at once, survives resets and stops without leaving a connection behind.
 @Tag("accept")
-@TestMethodOrder(MethodOrderer.OrderAnnotation.class) // task by task, so the scorecard's "next" is the first task to do
+@Tag("04-accept")
 class AcceptorTest {
 
     private static final int READ_BOUND_MS = 1_500;
@@ -39,7 +36,6 @@ class AcceptorTest {
     final Lab lab = new Lab();
 
     @Test
-    @Order(1)
     @Tag("task:1")
     @DisplayName("accept() returns a new socket: its own descriptor, the listener's local port, the client's address as remote")
     void acceptReturnsANewSocketForTheClient() throws Exception {
@@ -72,7 +68,6 @@ class AcceptorTest {
     }
 
     @Test
-    @Order(2)
     @Tag("task:1")
     @DisplayName("one listener, three accepted sockets on the same port, told apart by the client's port; "
             + "closing the listener leaves them connected")
@@ -109,7 +104,6 @@ class AcceptorTest {
     }
 
     @Test
-    @Order(3)
     @Tag("task:1")
     @DisplayName("with no client, acceptOne() gives up with SocketTimeoutException in bounded time, and the listener still works")
     void acceptOneTimesOut() throws Exception {
@@ -138,7 +132,6 @@ class AcceptorTest {
     }
 
     @Test
-    @Order(4)
     @Tag("task:2")
     @DisplayName("the server echoes, and each client's connection is a row of its own on the server's port, "
             + "beside the LISTEN row")
@@ -170,7 +163,6 @@ class AcceptorTest {
     }
 
     @Test
-    @Order(5)
     @Tag("task:2")
     @DisplayName("serves 150 clients at once while one idle client holds its connection open")
     void servesManyClientsWhileOneIsIdle() throws Exception {
@@ -208,7 +200,6 @@ class AcceptorTest {
     }
 
     @Test
-    @Order(6)
     @Tag("task:2")
     @DisplayName("clients that reset at once (SO_LINGER 0) neither stop the accept loop nor leave a descriptor open")
     void resettingClientsDoNotStopTheLoop() throws Exception {
@@ -248,7 +239,6 @@ class AcceptorTest {
     }
 
     @Test
-    @Order(7)
     @Tag("task:2")
     @DisplayName("when a client closes, the server closes its end too: no CLOSE_WAIT stays on the server's port")
     void closesWhenTheClientHangsUp() throws Exception {
@@ -272,7 +262,6 @@ class AcceptorTest {
     }
 
     @Test
-    @Order(8)
     @Tag("task:2")
     @DisplayName("start() with a port outside 0..65535, a negative backlog or a null address fails with "
             + "IllegalArgumentException naming it")
@@ -288,7 +277,6 @@ class AcceptorTest {
     }
 
     @Test
-    @Order(9)
     @Tag("task:3")
     @DisplayName("stop() closes the listener (new clients are refused) and every connection (each client reads EOF), "
             + "leaving no LISTEN, ESTABLISHED or CLOSE_WAIT row on the port")

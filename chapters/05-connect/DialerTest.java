@@ -31,6 +31,7 @@ import static org.assertj.core.api.Assertions.catchThrowable;
 /// Chapter 5, graded: each connect() ends in an outcome named after the kernel's answer, and a dialer tries every
 /// address, backs off, keeps to its deadline and reaches a server that starts late.
 @Tag("connect")
+@Tag("05-connect")
 class DialerTest {
 
     @RegisterExtension

@@ -28,6 +28,7 @@ import static org.assertj.core.api.Assertions.catchThrowable;
 
 /// Chapter 6, graded: UDP keeps message boundaries — each datagram arrives whole and alone, or not at all.
 @Tag("io")
+@Tag("06-io")
 class DatagramExchangeTest {
 
     private static final Duration WAIT = Duration.ofSeconds(2);

@@ -25,6 +25,7 @@ import static org.awaitility.Awaitility.await;
 
 /// Chapter 6, graded: a framed request/reply server goes on serving everybody whatever one client does.
 @Tag("io")
+@Tag("06-io")
 class FrameServerTest {
 
     private static final int MAX = 1000;

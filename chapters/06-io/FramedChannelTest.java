@@ -32,6 +32,7 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 /// Chapter 6, graded: a length-prefixed message channel over a TCP byte stream — one write per frame, read-fully
 /// loops, and lengths checked before they cost memory.
 @Tag("io")
+@Tag("06-io")
 class FramedChannelTest {
 
     private static final int MAX = 1 << 20;

@@ -14,11 +14,8 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 
 import org.junit.jupiter.api.DisplayName;
-import org.junit.jupiter.api.MethodOrderer;
-import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.TestMethodOrder;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
 import static java.time.Duration.ofMillis;
@@ -31,7 +28,7 @@ import static org.assertj.core.api.Assertions.fail;
 /// Chapter 7, graded: a client that half-closes to end its request and still reads the whole reply, and one that
 /// can abort with a reset.
 @Tag("close")
-@TestMethodOrder(MethodOrderer.OrderAnnotation.class) // task by task, as the text reads
+@Tag("07-close")
 class ReverseClientTest {
 
     private static final Duration BOUND = ofSeconds(2);
@@ -40,7 +37,6 @@ class ReverseClientTest {
     final Lab lab = new Lab();
 
     @Test
-    @Order(1)
     @Tag("task:1")
     @DisplayName("send, finish, readToEnd: the server sees the request end with FIN and the client reads all 150,000 bytes of the reply")
     void halfCloseDeliversTheWholeReply() throws Exception {
@@ -65,7 +61,6 @@ class ReverseClientTest {
     }
 
     @Test
-    @Order(2)
     @Tag("task:1")
     @DisplayName("finish() half-closes: client FIN_WAIT2 and server CLOSE_WAIT; once the server answers and closes, the client is in TIME_WAIT")
     void finishHalfClosesAndTheClientEndsInTimeWait() throws Exception {
@@ -101,7 +96,6 @@ class ReverseClientTest {
     }
 
     @Test
-    @Order(3)
     @Tag("task:1")
     @DisplayName("after finish() a write fails (the output is shut down) while the reply still arrives")
     void writingAfterFinishFails() throws Exception {
@@ -126,7 +120,6 @@ class ReverseClientTest {
     }
 
     @Test
-    @Order(4)
     @Tag("task:1")
     @DisplayName("readToEnd() is bounded: a server that never closes costs a SocketTimeoutException, not a hung client")
     void readToEndIsBoundedByTheTimeout() throws Exception {
@@ -155,7 +148,6 @@ class ReverseClientTest {
     }
 
     @Test
-    @Order(5)
     @Tag("task:1")
     @DisplayName("connect() refuses a null address, a port out of range and a timeout that is not positive, naming the value")
     void connectRejectsBadInput() throws Exception {
@@ -176,7 +168,6 @@ class ReverseClientTest {
     }
 
     @Test
-    @Order(6)
     @Tag("task:3")
     @DisplayName("abort() resets: the peer's read throws 'Connection reset' and neither side keeps TIME_WAIT")
     void abortIsAReset() throws Exception {
@@ -207,7 +198,6 @@ class ReverseClientTest {
     }
 
     @Test
-    @Order(7)
     @Tag("task:3")
     @DisplayName("abort() after the server closed first: the RST spares the server its TIME_WAIT")
     void abortAfterThePeersFinSparesItTimeWait() throws Exception {

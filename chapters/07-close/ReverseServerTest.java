@@ -9,11 +9,8 @@ import java.time.Duration;
 import java.util.ArrayList;
 
 import org.junit.jupiter.api.DisplayName;
-import org.junit.jupiter.api.MethodOrderer;
-import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.TestMethodOrder;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
 import static java.time.Duration.ofMillis;
@@ -28,7 +25,7 @@ import org.awaitility.core.ConditionTimeoutException;
 /// Chapter 7, graded: a server that closes every connection on every path — so it leaks neither descriptors nor
 /// CLOSE_WAIT rows, whatever its clients do.
 @Tag("close")
-@TestMethodOrder(MethodOrderer.OrderAnnotation.class) // task by task, as the text reads
+@Tag("07-close")
 class ReverseServerTest {
 
     private static final Duration BOUND = ofSeconds(2);
@@ -39,7 +36,6 @@ class ReverseServerTest {
     final Lab lab = new Lab();
 
     @Test
-    @Order(1)
     @Tag("task:2")
     @DisplayName("the server reads a 120,000-byte request to the client's FIN, replies with it reversed, and closes")
     void repliesToTheWholeRequestAndCloses() throws Exception {
@@ -59,7 +55,6 @@ class ReverseServerTest {
     }
 
     @Test
-    @Order(2)
     @Tag("task:2")
     @DisplayName("a client that sends half a request and goes quiet is closed after the read timeout: it reads -1, and no CLOSE_WAIT stays")
     void closesAnIdleConnectionAfterTheReadTimeout() throws Exception {
@@ -78,7 +73,6 @@ class ReverseServerTest {
     }
 
     @Test
-    @Order(3)
     @Tag("task:2")
     @DisplayName("30 clients that reset at once (SO_LINGER 0) leave no socket descriptor behind, and the server still serves")
     void survivesResetsWithoutLeakingDescriptors() throws Exception {
@@ -99,7 +93,6 @@ class ReverseServerTest {
     }
 
     @Test
-    @Order(4)
     @Tag("task:2")
     @DisplayName("after 32 mixed connections (normal, reset at once, vanished mid-request, idle past the read timeout) no CLOSE_WAIT and no extra descriptor remain")
     void mixedConnectionsLeaveNothingBehind() throws Exception {
@@ -141,7 +134,6 @@ class ReverseServerTest {
     }
 
     @Test
-    @Order(5)
     @Tag("task:2")
     @DisplayName("close() stops the server: new clients are refused, and an open connection's client reads -1")
     void closeStopsListeningAndClosesOpenConnections() throws Exception {
@@ -166,7 +158,6 @@ class ReverseServerTest {
     }
 
     @Test
-    @Order(6)
     @Tag("task:2")
     @DisplayName("start() refuses a null address, a port out of range and a read timeout that is not positive, naming the value")
     void startRejectsBadInput() {

@@ -11,11 +11,8 @@ import java.util.ArrayList;
 import java.util.List;
 
 import org.junit.jupiter.api.DisplayName;
-import org.junit.jupiter.api.MethodOrderer;
-import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.TestMethodOrder;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
 import static java.nio.charset.StandardCharsets.UTF_8;
@@ -25,7 +22,7 @@ import static org.assertj.core.api.Assertions.assertThatIllegalArgumentException
 
 /// Chapter 8, graded: a server whose clients close first keeps its port free of TIME_WAIT, and restarts despite it.
 @Tag("time-wait")
-@TestMethodOrder(MethodOrderer.OrderAnnotation.class) // task by task, as the text reads
+@Tag("08-time-wait")
 class PatientServerTest {
 
     @RegisterExtension
@@ -34,7 +31,6 @@ class PatientServerTest {
     private static final Duration BOUND = Duration.ofSeconds(3);
 
     @Test
-    @Order(1)
     @Tag("task:1")
     @DisplayName("after 20 exchanges in which each client closes first, the server's port has no TIME_WAIT row and every client has one")
     void clientsHoldTheTimeWait() throws Exception {
@@ -65,7 +61,6 @@ class PatientServerTest {
     }
 
     @Test
-    @Order(2)
     @Tag("task:1")
     @DisplayName("two clients that keep their connections open are served side by side, not one after the other")
     void servesClientsThatKeepTheirConnectionsSideBySide() throws Exception {
@@ -91,7 +86,6 @@ class PatientServerTest {
     }
 
     @Test
-    @Order(3)
     @Tag("task:1")
     @DisplayName("a client that asks twice, then goes quiet without closing, keeps its connection for the idle time; then the server hangs up")
     void hangsUpOnAQuietClientAfterTheIdleTime() throws Exception {
@@ -123,7 +117,6 @@ class PatientServerTest {
     }
 
     @Test
-    @Order(4)
     @Tag("task:1")
     @DisplayName("serve() refuses a null listener and an idle time that is not positive, naming the value")
     void serveRefusesBadArguments() throws Exception {
@@ -140,7 +133,6 @@ class PatientServerTest {
     }
 
     @Test
-    @Order(5)
     @Tag("task:2")
     @DisplayName("a restarted server binds its old port while the last run's TIME_WAIT rows still hold it")
     void restartsOnAPortHeldByTimeWait() throws Exception {
@@ -180,7 +172,6 @@ class PatientServerTest {
     }
 
     @Test
-    @Order(6)
     @Tag("task:2")
     @DisplayName("SO_REUSEADDR is not SO_REUSEPORT: a second server on a port that is still listening fails with EADDRINUSE")
     void refusesASecondLiveListener() throws Exception {
@@ -194,7 +185,6 @@ class PatientServerTest {
     }
 
     @Test
-    @Order(7)
     @Tag("task:2")
     @DisplayName("listen() refuses a port out of range and a null address, naming the value")
     void listenRefusesBadArguments() {

@@ -14,11 +14,8 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 
 import org.junit.jupiter.api.DisplayName;
-import org.junit.jupiter.api.MethodOrderer;
-import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.TestMethodOrder;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
 import static java.nio.charset.StandardCharsets.UTF_8;
@@ -27,7 +24,7 @@ import static org.assertj.core.api.Assertions.assertThatIllegalArgumentException
 
 /// Chapter 8, graded: one connection carries every request, and the client's orderly close leaves TIME_WAIT with it.
 @Tag("time-wait")
-@TestMethodOrder(MethodOrderer.OrderAnnotation.class) // task by task, as the text reads
+@Tag("08-time-wait")
 class ReusingClientTest {
 
     @RegisterExtension
@@ -36,7 +33,6 @@ class ReusingClientTest {
     private static final Duration BOUND = Duration.ofSeconds(3);
 
     @Test
-    @Order(1)
     @Tag("task:3")
     @DisplayName("100 requests from one client travel over one connection: the server accepts exactly once")
     void sendsEveryRequestOverOneConnection() throws Exception {
@@ -57,7 +53,6 @@ class ReusingClientTest {
     }
 
     @Test
-    @Order(2)
     @Tag("task:3")
     @DisplayName("close() is orderly and comes first: the server reads EOF, not a reset, and the one TIME_WAIT is the client's")
     void closesFirstWithAFin() throws Exception {
@@ -83,7 +78,6 @@ class ReusingClientTest {
     }
 
     @Test
-    @Order(3)
     @Tag("task:3")
     @DisplayName("connect() refuses a null address, port 0 and a timeout that is not positive; ask() refuses a request that is not one line")
     void refusesBadArguments() throws Exception {

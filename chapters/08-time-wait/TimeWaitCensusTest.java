@@ -8,11 +8,8 @@ import java.util.List;
 import java.util.function.Predicate;
 
 import org.junit.jupiter.api.DisplayName;
-import org.junit.jupiter.api.MethodOrderer;
-import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.TestMethodOrder;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -20,7 +17,7 @@ import static org.assertj.core.api.Assertions.assertThatIllegalArgumentException
 
 /// Chapter 8, graded: the learner's own TIME_WAIT census agrees with the kernel's TCP table, side by side.
 @Tag("time-wait")
-@TestMethodOrder(MethodOrderer.OrderAnnotation.class) // task by task, as the text reads
+@Tag("08-time-wait")
 class TimeWaitCensusTest {
 
     @RegisterExtension
@@ -29,7 +26,6 @@ class TimeWaitCensusTest {
     private static final Duration BOUND = Duration.ofSeconds(3);
 
     @Test
-    @Order(1)
     @Tag("task:4")
     @DisplayName("the census counts a port's TIME_WAIT rows on both sides, from /proc/net/tcp and tcp6, and no other state")
     void countsBothSidesInBothTables() throws Exception {
@@ -91,7 +87,6 @@ class TimeWaitCensusTest {
     }
 
     @Test
-    @Order(2)
     @Tag("task:4")
     @DisplayName("take() refuses a port outside 1..65535, naming it")
     void refusesAPortOutOfRange() {

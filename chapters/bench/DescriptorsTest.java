@@ -34,7 +34,7 @@ class DescriptorsTest {
         var file = Files.createTempFile("bench", ".txt");
         int sockets = Descriptors.socketInodes().size();
         int all = Descriptors.count();
-        try (var open = FileChannel.open(file, StandardOpenOption.READ)) {
+        try (var _ = FileChannel.open(file, StandardOpenOption.READ)) {
             assertThat(Descriptors.count()).isEqualTo(all + 1);
             assertThat(Descriptors.socketInodes()).hasSize(sockets);
         } finally {

@@ -5,7 +5,7 @@
 #
 #   docs/index.adoc                    -> index.html (the start page; docs/index.html only forwards to it)
 #   any other .adoc                    -> the same path, .html
-#   solutions/NN-name/**, known-bad/** -> solutions/NN-name/index.html, the chapter's solution page
+#   solutions/NN-name/** (known-bad/ too) -> solutions/NN-name/index.html, the chapter's solution page
 #   any other file of the repository   -> <its path>.html, the file as a highlighted listing
 #   a folder                           -> its chapter page, or <folder>/index.html listing its files
 #   a chapter that does not exist yet  -> plain text marked "not published yet", not a broken link
@@ -116,13 +116,13 @@ module SocketWorkbook
     end
     return [(adoc_page path), fragment] if path.end_with?('.adoc') && (File.file? abs)
     return PENDING if pending? doc, path
+    if (m = %r{\Asolutions/(\d\d-[a-z0-9-]+)/known-bad(?:/([^/]+))?}.match path)
+      page = solution_page doc, m[1]
+      return [page, m[2] ? %(known-bad-#{m[2].sub(/\.patch\z/, '')}) : 'known-bad']
+    end
     if (m = %r{\Asolutions/(\d\d-[a-z0-9-]+)(?:/(.+))?\z}.match path)
       page = solution_page doc, m[1]
       return [page, (m[2] && (File.file? abs)) ? (file_anchor m[2]) : fragment]
-    end
-    if (m = %r{\Achapters/(\d\d-[a-z0-9-]+)/known-bad(?:/([^/]+))?}.match path)
-      page = solution_page doc, m[1]
-      return [page, m[2] ? %(known-bad-#{m[2].sub(/\.patch\z/, '')}) : 'known-bad']
     end
     if File.directory? abs
       if (m = %r{\Achapters/(\d\d-[a-z0-9-]+)/?\z}.match path) && (File.file? File.join(abs, 'README.adoc'))
@@ -212,14 +212,14 @@ module SocketWorkbook
     parts = [%(= #{title}), '', 'WARNING: *Try the exercise first.* Reading a working answer before you wrote your own ' \
       "takes the lesson away: the graded tests tell you what is still missing (#{back}, section \"Grade it\"). " \
       'Come here when you are done, or truly stuck.', '']
-    (Dir.glob File.join(base, 'solutions', id, '**', '*')).select {|f| File.file? f }.sort.each do |f|
+    (Dir.glob File.join(base, 'solutions', id, '**', '*')).select {|f| File.file?(f) && !f.include?('/known-bad/') }.sort.each do |f|
       name = (Pathname.new(f).relative_path_from Pathname.new(File.join base, 'solutions', id)).to_s
       parts << %([[#{file_anchor name}]]) << %(== #{name}) << ''
       parts << %(The stub you completed: link:../../exercises/#{id}/#{name}[exercises/#{id}/#{name}].) << '' if
         File.file? File.join(base, 'exercises', id, name)
       parts << %([source,#{language_of f}]) << '----' << %(include::#{f}[]) << '----' << ''
     end
-    bad = (Dir.glob File.join(base, 'chapters', id, 'known-bad', '*')).sort
+    bad = (Dir.glob File.join(base, 'solutions', id, 'known-bad', '*.patch')).sort
     unless bad.empty?
       parts << '[[known-bad]]' << '== Plausible mistakes the tests catch' << ''
       parts << 'Each of these is the reference solution with one tempting mistake, and the graded tests named ' \
@@ -227,34 +227,15 @@ module SocketWorkbook
       bad.each do |entry|
         bug = File.basename(entry).sub(/\.patch\z/, '')
         parts << %([[known-bad-#{bug}]]) << %(=== #{bug}) << ''
-        if entry.end_with? '.patch'
-          # the text above the diff says what is wrong and which tests catch it; the diff shows the mistake
-          text, diff = File.read(entry).split(/^(?=--- )/, 2)
-          parts << %([.known-bad-summary]) << (text.strip.gsub(/\n(?=Caught by:)/, " +\n")) << ''
-          parts << '.The mistake, as a change to the solution' << '[source,diff]' << '----' <<
-            %(include::#{entry}[lines=#{text.lines.size + 1}..-1]) << '----' << '' if diff
-        else
-          (Dir.glob File.join(entry, '**', '*.java')).sort.each do |f|
-            summary = known_bad_summary f
-            parts << summary << '' unless summary.empty?
-            parts << %(.#{File.basename f} with this mistake) << '[%collapsible]' << '====' <<
-              %([source,java]) << '----' << %(include::#{f}[]) << '----' << '====' << ''
-          end
-        end
+        # the text above the diff says what is wrong and which tests catch it; the diff shows the mistake
+        text, diff = File.read(entry).split(/^(?=--- )/, 2)
+        parts << %([.known-bad-summary]) << (text.strip.gsub(/\n(?=Caught by:)/, " +\n")) << ''
+        parts << '.The mistake, as a change to the solution' << '[source,diff]' << '----' <<
+          %(include::#{entry}[lines=#{text.lines.size + 1}..-1]) << '----' << '' if diff
       end
     end
     later { render doc, (parts.join "\n"), %(solutions/#{id}/index.adoc), page, 'toc' => 'left', 'role' => 'wide' }
     page
-  end
-
-  # The "/// Known bad: ..." doc comment of a known-bad file, as a paragraph (its "Caught by:" line included).
-  def known_bad_summary file
-    lines = File.readlines(file).map(&:rstrip)
-    start = lines.index {|l| l.strip.start_with? '/// Known bad:' }
-    return '' unless start
-    text = lines[start..].take_while {|l| l.strip.start_with? '///' }.map {|l| l.strip.sub(%r{\A///\s?}, '') }
-    body = text.reject(&:empty?).join("\n").sub(/\AKnown bad:\s*/, '').gsub(/\n(?=Caught by:)/, " +\n")
-    %([.known-bad-summary]\n*Known bad:* #{body})
   end
 
   # Converts a generated page with the same attributes as the page that links to it.

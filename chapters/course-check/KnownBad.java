@@ -10,8 +10,9 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
 
-/// A plausible mistake, kept as a patch against a chapter's reference solution:
-/// `chapters/NN-name/known-bad/<bug>.patch`.
+/// A plausible mistake, kept as a patch beside the chapter's reference solution:
+/// `solutions/NN-name/known-bad/<bug>.patch` (it holds answer lines, so it lives with the answers, not beside the
+/// learner's tests).
 ///
 /// The text above the first `---` line says what is wrong and why it is tempting, and names the graded tests that
 /// must catch it in a line `Caught by: SocketsTest#opensAnIpv4StreamSocket, …`. The rest is a unified diff
@@ -22,9 +23,9 @@ public record KnownBad(Path patch, String chapter, List<String> caughtBy) {
     private static final Pattern CAUGHT_BY = Pattern.compile("Caught by:\\s*(.+)");
     private static final Pattern HUNK = Pattern.compile("@@ -(\\d+)(?:,(\\d+))? \\+(\\d+)(?:,(\\d+))? @@.*");
 
-    /// Every known-bad patch of every chapter under `chapters/`.
-    public static List<KnownBad> all(Path chapters) {
-        try (Stream<Path> files = Files.walk(chapters, 3)) {
+    /// Every known-bad patch of every chapter under `solutions`.
+    public static List<KnownBad> all(Path solutions) {
+        try (Stream<Path> files = Files.walk(solutions, 3)) {
             return files.filter(f -> f.getParent().getFileName().toString().equals("known-bad")
                             && f.toString().endsWith(".patch"))
                     .sorted().map(KnownBad::read).toList();

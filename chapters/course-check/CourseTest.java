@@ -81,7 +81,7 @@ class CourseTest {
         runner = Executors.newFixedThreadPool(2);
         lessonRunner = Executors.newSingleThreadExecutor();
         exercisesRun = CompletableFuture.supplyAsync(CourseTest::gradeExercises, runner);
-        for (KnownBad bug : KnownBad.all(ROOT.resolve("chapters"))) {
+        for (KnownBad bug : KnownBad.all(ROOT.resolve("solutions"))) {
             knownBadRuns.put(bug, CompletableFuture.supplyAsync(() -> gradeKnownBad(bug), runner));
         }
         // Lessons are timed against their budget, so they run one at a time once the grading runs are done.
@@ -158,8 +158,8 @@ class CourseTest {
             assertThat(chapter.resolve("README.adoc")).as("the text of " + id).isRegularFile();
             assertThat(files(chapter, "Lesson.java")).as("the lesson script of " + id).hasSize(1);
             assertThat(files(chapter, "Test.java")).as("graded test classes of " + id).isNotEmpty();
-            assertThat(KnownBad.all(ROOT.resolve("chapters")).stream().filter(k -> k.chapter().equals(id)))
-                    .as("known-bad implementations of %s (chapters/%s/known-bad/*.patch)", id, id)
+            assertThat(KnownBad.all(ROOT.resolve("solutions")).stream().filter(k -> k.chapter().equals(id)))
+                    .as("known-bad implementations of %s (solutions/%s/known-bad/*.patch)", id, id)
                     .hasSizeGreaterThanOrEqualTo(2);
             assertThat(names(ROOT.resolve("exercises").resolve(id)))
                     .as("files of exercises/%s (must be those of solutions/%s)", id, id)
@@ -172,12 +172,13 @@ class CourseTest {
     @DisplayName("every graded test class is tagged with its chapter and registers the Lab")
     void everyGradedTestClassIsTaggedWithItsChapter() throws Exception {
         for (Path chapter : chapters()) {
-            String tag = chapter.getFileName().toString().substring(3);
+            String folder = chapter.getFileName().toString(), tag = folder.substring(3);
             for (Path test : files(chapter, "Test.java")) {
                 Class<?> type = Class.forName(test.getFileName().toString().replace(".java", ""));
                 assertThat(Arrays.stream(type.getAnnotationsByType(Tag.class)).map(Tag::value))
-                        .as("@Tag of %s (grades it with ./mvnw test -Dgroups=%s)", type.getName(), tag)
-                        .contains(tag);
+                        .as("@Tag of %s (grades it with ./mvnw test -Dgroups=%s, or -Dgroups=%s)", type.getName(), tag,
+                                folder)
+                        .contains(tag, folder);
                 assertThat(Arrays.stream(type.getDeclaredFields())
                         .filter(f -> f.getType() == Lab.class && f.isAnnotationPresent(RegisterExtension.class))
                         .map(Field::getName))
@@ -285,11 +286,7 @@ class CourseTest {
     }
 
     private static List<Path> chapters() {
-        try (Stream<Path> dirs = Files.list(ROOT.resolve("chapters"))) {
-            return dirs.filter(d -> d.getFileName().toString().matches("\\d\\d-[a-z0-9-]+")).sorted().toList();
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
+        return new Chapters(ROOT).all().stream().map(Chapters.Chapter::dir).toList();
     }
 
     private static List<Path> lessons() {
