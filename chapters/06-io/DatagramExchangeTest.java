@@ -12,7 +12,6 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
-import java.util.Random;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 
@@ -43,12 +42,6 @@ class DatagramExchangeTest {
         return channel;
     }
 
-    private static byte[] pattern(int size) {
-        var bytes = new byte[size];
-        new Random(size).nextBytes(bytes);
-        return bytes;
-    }
-
     /// Answers `count` datagrams with a reply of the size `replySizes` gives for the request's size.
     private static CompletableFuture<Void> respond(DatagramChannel server, int count, Map<Integer, Integer> replySizes) {
         return CompletableFuture.runAsync(() -> {
@@ -56,7 +49,7 @@ class DatagramExchangeTest {
             try {
                 for (int i = 0; i < count; i++) {
                     SocketAddress from = server.receive(buffer.clear());
-                    server.send(ByteBuffer.wrap(pattern(replySizes.get(buffer.position()))), from);
+                    server.send(ByteBuffer.wrap(Bytes.random(replySizes.get(buffer.position()), replySizes.get(buffer.position()))), from);
                 }
             } catch (IOException e) {
                 throw new RuntimeException(e);
@@ -74,9 +67,9 @@ class DatagramExchangeTest {
         var responder = respond(server, 4, sizes);
 
         for (int size : List.of(1, 100, 5_000, 65_507)) {
-            byte[] reply = DatagramExchange.request(client, server.getLocalAddress(), pattern(size), 65_507, WAIT);
+            byte[] reply = DatagramExchange.request(client, server.getLocalAddress(), Bytes.random(size, size), 65_507, WAIT);
             assertThat(reply).as("reply to the %d-byte request: one datagram of %d bytes, whole", size, sizes.get(size))
-                    .isEqualTo(pattern(sizes.get(size)));
+                    .isEqualTo(Bytes.random(sizes.get(size), sizes.get(size)));
         }
         responder.get(2, TimeUnit.SECONDS);
     }
@@ -89,7 +82,7 @@ class DatagramExchangeTest {
         var client = udp();
         var sizes = List.of(5_000, 1, 65_507);
         for (int size : sizes) {
-            client.send(ByteBuffer.wrap(pattern(size)), server.getLocalAddress());
+            client.send(ByteBuffer.wrap(Bytes.random(size, size)), server.getLocalAddress());
         }
 
         var seen = new ArrayList<byte[]>();
@@ -111,7 +104,7 @@ class DatagramExchangeTest {
                 .as("sizes of the requests answerOne() handed to the handler, for three datagrams sent back to back")
                 .containsExactlyElementsOf(sizes);
         for (int i = 0; i < sizes.size(); i++) {
-            assertThat(seen.get(i)).as("content of datagram %d", i + 1).isEqualTo(pattern(sizes.get(i)));
+            assertThat(seen.get(i)).as("content of datagram %d", i + 1).isEqualTo(Bytes.random(sizes.get(i), sizes.get(i)));
         }
         assertThat(senders).as("addresses answerOne() returned: the client's, taken from recvfrom()")
                 .containsOnly(client.getLocalAddress());

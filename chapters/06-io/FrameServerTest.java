@@ -33,14 +33,6 @@ class FrameServerTest {
     @RegisterExtension
     final Lab lab = new Lab();
 
-    private static byte[] reversed(byte[] message) {
-        var out = new byte[message.length];
-        for (int i = 0; i < message.length; i++) {
-            out[i] = message[message.length - 1 - i];
-        }
-        return out;
-    }
-
     private static void send(Socket socket, byte[] message) throws IOException {
         socket.getOutputStream().write(ByteBuffer.allocate(4 + message.length).putInt(message.length).put(message).array());
     }
@@ -70,7 +62,7 @@ class FrameServerTest {
     @Tag("task:3")
     @DisplayName("answers 20 clients, 5 messages each, while another client sits idle in the middle of a frame")
     void answersManyClientsWhileOneIsIdle() throws Exception {
-        var server = lab.track(FrameServer.start(MAX, FrameServerTest::reversed));
+        var server = lab.track(FrameServer.start(MAX, Bytes::reversed));
         var idle = client(server.port());
         idle.getOutputStream().write(new byte[] {0, 0}); // half a header, and then nothing
 
@@ -83,7 +75,7 @@ class FrameServerTest {
                     for (int m = 0; m < 5; m++) {
                         var message = ("client " + id + " message " + m).getBytes();
                         send(socket, message);
-                        if (!Arrays.equals(receive(socket), reversed(message))) {
+                        if (!Arrays.equals(receive(socket), Bytes.reversed(message))) {
                             throw new AssertionError("client " + id + " got a wrong reply to message " + m);
                         }
                     }
@@ -107,7 +99,7 @@ class FrameServerTest {
     @Tag("task:3")
     @DisplayName("a client that resets mid-frame and one that announces an oversized frame end only their own connections")
     void keepsServingAfterAResetAndABadFrame() throws Exception {
-        var server = lab.track(FrameServer.start(MAX, FrameServerTest::reversed));
+        var server = lab.track(FrameServer.start(MAX, Bytes::reversed));
         var resetter = client(server.port());
         var greedy = client(server.port());
 
@@ -138,7 +130,7 @@ class FrameServerTest {
     @Tag("task:3")
     @DisplayName("close() stops listening and closes every open connection: clients read EOF, new ones are refused")
     void closeEndsEveryConnection() throws Exception {
-        var server = lab.track(FrameServer.start(MAX, FrameServerTest::reversed));
+        var server = lab.track(FrameServer.start(MAX, Bytes::reversed));
         int port = server.port();
         List<Socket> open = new ArrayList<>();
         for (int i = 0; i < 3; i++) {
@@ -162,7 +154,7 @@ class FrameServerTest {
     @DisplayName("start() refuses a negative maximum and a missing handler, naming them")
     void refusesBadArguments() {
         assertThatIllegalArgumentException().as("FrameServer.start(-1, handler)")
-                .isThrownBy(() -> lab.track(FrameServer.start(-1, FrameServerTest::reversed)))
+                .isThrownBy(() -> lab.track(FrameServer.start(-1, Bytes::reversed)))
                 .withMessageContaining("-1");
         assertThatIllegalArgumentException().as("FrameServer.start(1000, null)")
                 .isThrownBy(() -> lab.track(FrameServer.start(MAX, null)))

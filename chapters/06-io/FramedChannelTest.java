@@ -13,7 +13,6 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
-import java.util.Random;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
@@ -79,12 +78,6 @@ class FramedChannelTest {
     /// Sizes of the messages, for a comparison that prints short.
     private static List<Integer> sizes(List<byte[]> messages) {
         return messages.stream().map(m -> m == null ? -1 : m.length).toList();
-    }
-
-    private static byte[] random(int size, long seed) {
-        var bytes = new byte[size];
-        new Random(seed).nextBytes(bytes);
-        return bytes;
     }
 
     @Test
@@ -156,7 +149,7 @@ class FramedChannelTest {
         var relay = lab.track(new FragmentingRelay(listener.getLocalAddress(), 1, Duration.ofMillis(1)));
         var pair = acceptFrom(listener, relay.port());
         var frames = lab.track(new FramedChannel(pair.channel(), MAX));
-        var messages = List.of(new byte[0], new byte[] {7}, random(3, 1), random(90, 2));
+        var messages = List.of(new byte[0], new byte[] {7}, Bytes.random(3, 1), Bytes.random(90, 2));
 
         for (var message : messages) {
             pair.peer().getOutputStream().write(frame(message));
@@ -181,7 +174,7 @@ class FramedChannelTest {
         var messages = new ArrayList<byte[]>();
         var stream = ByteBuffer.allocate(200_000);
         for (int i = 0; i < 40; i++) {
-            messages.add(random(i * 97 % 1000, i));
+            messages.add(Bytes.random(i * 97 % 1000, i));
             stream.put(frame(messages.getLast()));
         }
 
@@ -210,7 +203,7 @@ class FramedChannelTest {
         var server = lab.track(listener.accept());
         var clientFrames = lab.track(new FramedChannel(client, 16 << 20));
         var serverFrames = lab.track(new FramedChannel(server, 16 << 20));
-        var big = random(6 << 20, 6);
+        var big = Bytes.random(6 << 20, 6);
         var echo = CompletableFuture.runAsync(() -> {
             try {
                 for (int i = 0; i < 3; i++) {
@@ -230,7 +223,7 @@ class FramedChannelTest {
         });
 
         byte[] first = null, empty = null, second = null;
-        var other = random(2 << 20, 7);
+        var other = Bytes.random(2 << 20, 7);
         IOException clientFailure = null;
         try {
             clientFrames.send(big);

@@ -41,11 +41,11 @@ class ReverseClientTest {
     @DisplayName("send, finish, readToEnd: the server sees the request end with FIN and the client reads all 150,000 bytes of the reply")
     void halfCloseDeliversTheWholeReply() throws Exception {
         var listener = lab.listener();
-        var request = pattern(150_000);
+        var request = Bytes.pattern(150_000);
         // The server reads to EOF before its first write, as a reversing server must.
         CompletableFuture<Integer> served = serveOnce(listener, connection -> {
             byte[] got = connection.getInputStream().readAllBytes();
-            connection.getOutputStream().write(reversed(got));
+            connection.getOutputStream().write(Bytes.reversed(got));
             return got.length;
         });
         var client = lab.track(ReverseClient.connect(Lab.LOOPBACK, listener.getLocalPort(), BOUND));
@@ -57,7 +57,7 @@ class ReverseClientTest {
         assertThat(served.get(1, TimeUnit.SECONDS)).as("bytes of the request the server read before its read returned -1")
                 .isEqualTo(request.length);
         assertThat(reply.length).as("bytes of the reply read up to the server's FIN").isEqualTo(request.length);
-        assertThat(reply).as("the reply (the request reversed)").isEqualTo(reversed(request));
+        assertThat(reply).as("the reply (the request reversed)").isEqualTo(Bytes.reversed(request));
     }
 
     @Test
@@ -268,21 +268,5 @@ class ReverseClientTest {
                 r -> r.stream().noneMatch(e -> (e.is(a, b) || e.is(b, a)) && e.state() != ProcNetTcp.State.TIME_WAIT),
                 BOUND);
         return rows.stream().filter(e -> e.is(a, b) || e.is(b, a)).toList();
-    }
-
-    static byte[] pattern(int size) {
-        byte[] bytes = new byte[size];
-        for (int i = 0; i < size; i++) {
-            bytes[i] = (byte) (i * 31 + (i >> 8)); // no period short enough to hide a lost or reordered chunk
-        }
-        return bytes;
-    }
-
-    static byte[] reversed(byte[] bytes) {
-        byte[] out = new byte[bytes.length];
-        for (int i = 0; i < bytes.length; i++) {
-            out[i] = bytes[bytes.length - 1 - i];
-        }
-        return out;
     }
 }

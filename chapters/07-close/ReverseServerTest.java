@@ -40,7 +40,7 @@ class ReverseServerTest {
     @DisplayName("the server reads a 120,000-byte request to the client's FIN, replies with it reversed, and closes")
     void repliesToTheWholeRequestAndCloses() throws Exception {
         var server = lab.track(ReverseServer.start(Lab.LOOPBACK, 0, ofSeconds(2)));
-        var request = ReverseClientTest.pattern(120_000);
+        var request = Bytes.pattern(120_000);
         var client = lab.connect(server.port());
         client.setSoTimeout(2_000);
 
@@ -51,7 +51,7 @@ class ReverseServerTest {
         assertThat(reply.length).as("bytes of the reply up to the server's FIN (the request had %d)", request.length)
                 .isEqualTo(request.length);
         assertThat(reply).as("the reply: the request's bytes in reverse order")
-                .isEqualTo(ReverseClientTest.reversed(request));
+                .isEqualTo(Bytes.reversed(request));
     }
 
     @Test
@@ -114,7 +114,7 @@ class ReverseServerTest {
             }
             try (var vanished = connect(port)) {
                 // half a request, then gone: the server reads to EOF and its reply meets a closed socket
-                vanished.getOutputStream().write(ReverseClientTest.pattern(50_000));
+                vanished.getOutputStream().write(Bytes.pattern(50_000));
             }
         }
         long deadline = System.nanoTime() + ofSeconds(1).toNanos();
