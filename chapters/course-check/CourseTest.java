@@ -74,6 +74,7 @@ class CourseTest {
     private static CompletableFuture<List<Row>> exercisesRun;
     private static final Map<KnownBad, CompletableFuture<List<Row>>> knownBadRuns = new java.util.LinkedHashMap<>();
     private static final Map<Path, CompletableFuture<Ran[]>> lessonRuns = new TreeMap<>();
+    private static CompletableFuture<Map<String, LearnerBuild.Verdict>> learnerRuns;
 
     @BeforeAll
     static void startEveryRun() throws IOException {
@@ -81,11 +82,12 @@ class CourseTest {
         runner = Executors.newFixedThreadPool(2);
         lessonRunner = Executors.newSingleThreadExecutor();
         exercisesRun = CompletableFuture.supplyAsync(CourseTest::gradeExercises, runner);
+        learnerRuns = CompletableFuture.supplyAsync(CourseTest::gradeAsALearner, runner);
         for (KnownBad bug : KnownBad.all(ROOT.resolve("solutions")).stream().filter(k -> focus(k.chapter())).toList()) {
             knownBadRuns.put(bug, CompletableFuture.supplyAsync(() -> gradeKnownBad(bug), runner));
         }
         // Lessons are timed against their budget, so they run one at a time once the grading runs are done.
-        CompletableFuture<?> previous = CompletableFuture.allOf(Stream.concat(Stream.of(exercisesRun),
+        CompletableFuture<?> previous = CompletableFuture.allOf(Stream.concat(Stream.of(exercisesRun, learnerRuns),
                 knownBadRuns.values().stream()).toArray(CompletableFuture[]::new)).exceptionally(failed -> null);
         for (Path lesson : lessons()) {
             CompletableFuture<Ran[]> run = previous.thenApplyAsync(ignored -> runLesson(lesson), lessonRunner);
@@ -115,6 +117,37 @@ class CourseTest {
                 .map(r -> r.test() + ": " + r.message()))
                 .as("graded tests that fail on the stubs, but not because of the stub's \"Task N: implement\" exception")
                 .isEmpty();
+    }
+
+    @Test
+    @DisplayName("./mvnw test passes only at full marks: a half-solved tree and one mistake fail it, a solved chapter passes")
+    void theLearnersBuildPassesOnlyAtFullMarks() {
+        Map<String, LearnerBuild.Verdict> runs = learnerRuns.join();
+        var first = new Chapters(ROOT).all().getFirst();
+        long total = exercisesRun.join().size();
+        long inFirst = exercisesRun.join().stream().filter(r -> r.tags().contains(first.tag())).count();
+
+        var solved = runs.get("solved");
+        assertThat(solved.exit()).as("exit status of `./mvnw test -Dgroups=%s` with %s solved (%s); scorecard:%n%s",
+                first.tag(), first.id(), solved.buildLine(), solved.scorecard()).isZero();
+        assertThat(List.of(solved.status(), solved.score(), solved.max()))
+                .as("grade.json of the solved chapter (status, score, max_score)").containsExactly("pass", inFirst, inFirst);
+
+        var mistake = runs.get("one-mistake");
+        assertThat(mistake.exit()).as("exit status of `./mvnw test -Dgroups=%s` with %s solved but for one known-bad "
+                + "(%s); scorecard:%n%s", first.tag(), first.id(), mistake.buildLine(), mistake.scorecard()).isNotZero();
+        assertThat(mistake.status()).as("grade.json status with one mistake").isEqualTo("fail");
+        assertThat(mistake.score()).as("grade.json score with one mistake").isLessThan((int) inFirst);
+
+        var half = runs.get("half-solved");
+        assertThat(half.exit()).as("exit status of `./mvnw test` with only %s solved (%s); scorecard:%n%s",
+                first.id(), half.buildLine(), half.scorecard()).isNotZero();
+        assertThat(half.buildLine()).as("Maven's verdict with only %s solved", first.id()).contains("BUILD FAILURE");
+        assertThat(List.of(half.status(), half.score(), half.max()))
+                .as("grade.json with only %s solved (status, score, max_score)", first.id())
+                .containsExactly("fail", inFirst, total);
+        assertThat(half.scorecard()).as("the scorecard's total line with only %s solved", first.id())
+                .containsPattern("total\\s+%d/%d".formatted(inFirst, total));
     }
 
     @TestFactory
@@ -186,6 +219,26 @@ class CourseTest {
                         .hasSize(1);
             }
         }
+    }
+
+    /// The learner's own command on a copy of the course: the first chapter solved (-Dgroups), then the same with one
+    /// known-bad mistake in it, then the whole tree with only that chapter solved.
+    private static Map<String, LearnerBuild.Verdict> gradeAsALearner() {
+        var first = new Chapters(ROOT).all().getFirst();
+        Path solution = ROOT.resolve("solutions").resolve(first.id());
+        var copy = new LearnerBuild(ROOT, WORK.resolve("learner"));
+        var runs = new java.util.LinkedHashMap<String, LearnerBuild.Verdict>();
+        long t0 = System.nanoTime();
+        javaFiles(solution).stream().filter(f -> !f.toString().contains("known-bad")).forEach(f -> copy.write(first.id(), f));
+        runs.put("solved", copy.grade("solved", RUN_BOUND, "-Dgroups=" + first.tag()));
+        KnownBad bug = KnownBad.all(ROOT.resolve("solutions")).stream().filter(k -> k.chapter().equals(first.id()))
+                .findFirst().orElseThrow();
+        bug.applyTo(solution, WORK.resolve("learner-mistake")).forEach(f -> copy.write(first.id(), f));
+        runs.put("one-mistake", copy.grade("one-mistake", RUN_BOUND, "-Dgroups=" + first.tag()));
+        javaFiles(solution).stream().filter(f -> !f.toString().contains("known-bad")).forEach(f -> copy.write(first.id(), f));
+        runs.put("half-solved", copy.grade("half-solved", RUN_BOUND));
+        TIMINGS.put("target/course-check/learner (3 x ./mvnw test)", Duration.ofNanos(System.nanoTime() - t0));
+        return runs;
     }
 
     private static List<Row> gradeExercises() {
