@@ -202,6 +202,37 @@ class CourseTest {
     }
 
     @Test
+    @DisplayName("every chapter is named wherever the course lists its chapters, and nothing else is")
+    void everyChapterIsListedEverywhere() throws IOException {
+        String pom = Files.readString(ROOT.resolve("pom.xml"));
+        String catalog = Files.readString(ROOT.resolve("jbang-catalog.json"));
+        String index = Files.readString(ROOT.resolve("docs/index.adoc"));
+        String readme = Files.readString(ROOT.resolve("README.md"));
+        var ids = new Chapters(ROOT).all().stream().map(Chapters.Chapter::id).toList();
+        for (Path chapter : chapters()) {
+            String id = chapter.getFileName().toString();
+            String lesson = ROOT.relativize(files(chapter, "Lesson.java").getFirst()).toString();
+            assertThat(pom).as("pom.xml's chapter-sources and chapter-tests lists (Adding a chapter, step 4)")
+                    .contains("<source>${impl}/" + id + "</source>", "<source>chapters/" + id + "</source>");
+            assertThat(catalog).as("jbang-catalog.json: an alias for the lesson of %s", id)
+                    .contains("\"script-ref\": \"" + lesson + "\"");
+            assertThat(index).as("docs/index.adoc: the line of %s in the course's list", id)
+                    .contains("link:../chapters/" + id + "/README.adoc[");
+            assertThat(readme).as("README.md: the row of %s in the chapter table", id)
+                    .contains("](chapters/" + id + "/README.adoc) |");
+        }
+        for (var named : List.of(
+                java.util.Map.entry("pom.xml", java.util.regex.Pattern.compile("<source>(?:\\$\\{impl}|chapters)/(\\d\\d-[a-z0-9-]+)</source>").matcher(pom)),
+                java.util.Map.entry("jbang-catalog.json", java.util.regex.Pattern.compile("\"chapters/(\\d\\d-[a-z0-9-]+)/").matcher(catalog)),
+                java.util.Map.entry("docs/index.adoc", java.util.regex.Pattern.compile("link:\\.\\./chapters/(\\d\\d-[a-z0-9-]+)/").matcher(index)),
+                java.util.Map.entry("README.md", java.util.regex.Pattern.compile("\\]\\(chapters/(\\d\\d-[a-z0-9-]+)/").matcher(readme)))) {
+            var found = named.getValue().results().map(m -> m.group(1)).distinct().toList();
+            assertThat(found).as("chapters that %s names (each must be a folder chapters/NN-name/)", named.getKey())
+                    .isSubsetOf(ids);
+        }
+    }
+
+    @Test
     @DisplayName("every graded test class is tagged with its chapter and registers the Lab")
     void everyGradedTestClassIsTaggedWithItsChapter() throws Exception {
         for (Path chapter : chapters()) {
