@@ -60,7 +60,12 @@ class CourseTest {
         String tail() {
             try {
                 List<String> lines = Files.readAllLines(log);
-                return String.join("\n", lines.subList(Math.max(0, lines.size() - 40), lines.size()));
+                int from = Math.max(0, lines.size() - 40);
+                // the cause of a failure comes first and its stack trace after: keep the cause even if it is earlier
+                String cause = lines.subList(0, from).stream()
+                        .filter(l -> l.matches("^(Exception in thread|Caused by:|\\S+(Exception|Error)\\b).*"))
+                        .findFirst().map(l -> l + "\n…\n").orElse("");
+                return cause + String.join("\n", lines.subList(from, lines.size()));
             } catch (IOException e) {
                 return "(no output: " + e + ")";
             }
@@ -89,8 +94,11 @@ class CourseTest {
         // Lessons are timed against their budget, so they run one at a time once the grading runs are done.
         CompletableFuture<?> previous = CompletableFuture.allOf(Stream.concat(Stream.of(exercisesRun, learnerRuns),
                 knownBadRuns.values().stream()).toArray(CompletableFuture[]::new)).exceptionally(failed -> null);
+        // Building a lesson is not timed: the builds share the grading runs' threads, queued behind them.
         for (Path lesson : lessons()) {
-            CompletableFuture<Ran[]> run = previous.thenApplyAsync(ignored -> runLesson(lesson), lessonRunner);
+            CompletableFuture<Ran> build = CompletableFuture.supplyAsync(() -> buildLesson(lesson), runner);
+            CompletableFuture<Ran[]> run = previous.thenCombine(build, (ignored, built) -> built)
+                    .thenApplyAsync(built -> new Ran[] {built, built.exit() != 0 ? built : runLesson(lesson)}, lessonRunner);
             lessonRuns.put(lesson, run);
             previous = run.exceptionally(failed -> null);
         }
@@ -282,7 +290,10 @@ class CourseTest {
         Path work = WORK.resolve("known-bad").resolve(bug.chapter()).resolve(bug.name());
         List<Path> sources = bug.applyTo(ROOT.resolve("solutions").resolve(bug.chapter()), work.resolve("src"));
         Path classes = compile(sources, work.resolve("classes"), ROOT.resolve("target/classes"));
-        return bug.caughtBy().isEmpty() ? List.of() : grade(classes, work, bug.caughtBy());
+        // Many mistakes are caught by a hang: 3 s is still well above what any graded test takes on the solutions
+        // (under 2 s each), and spares the check the full 5 s per hang.
+        return bug.caughtBy().isEmpty() ? List.of()
+                : grade(classes, work, bug.caughtBy(), "-Djunit.jupiter.execution.timeout.testable.method.default=3 s");
     }
 
     private static Path compile(List<Path> sources, Path out, Path classpath) {
@@ -304,11 +315,13 @@ class CourseTest {
         }
     }
 
-    private static List<Row> grade(Path implClasses, Path work, List<String> methods) {
+    private static List<Row> grade(Path implClasses, Path work, List<String> methods, String... jvmOptions) {
         Path results = work.resolve("results.tsv");
         // A short-lived JVM: quick start-up matters more than peak speed, and spares the other run's core.
         var command = new ArrayList<>(List.of(java(), "--enable-native-access=ALL-UNNAMED",
-                "-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC",
+                "-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC"));
+        command.addAll(List.of(jvmOptions));
+        command.addAll(List.of(
                 "-Dworkbook.grade=" + work.resolve("grade.json"),
                 "-Dworkbook.impl=" + ROOT.relativize(implClasses),
                 "-cp", implClasses + java.io.File.pathSeparator + System.getProperty("java.class.path"),
@@ -325,16 +338,16 @@ class CourseTest {
         }
     }
 
-    private static Ran[] runLesson(Path lesson) {
-        Path logs = WORK.resolve("lessons");
+    private static Ran buildLesson(Path lesson) {
         String name = lesson.getFileName().toString().replace(".java", "");
-        String script = ROOT.relativize(lesson).toString();
-        Ran build = run(List.of(ROOT.resolve("jbang").toString(), "build", script),
-                logs.resolve(name + ".build.log"), Duration.ofMinutes(2));
-        Ran lessonRun = build.exit() != 0 ? build
-                : run(List.of(ROOT.resolve("jbang").toString(), script), logs.resolve(name + ".log"),
-                LESSON_BUDGET.multipliedBy(4));
-        return new Ran[] {build, lessonRun};
+        return run(List.of(ROOT.resolve("jbang").toString(), "build", ROOT.relativize(lesson).toString()),
+                WORK.resolve("lessons").resolve(name + ".build.log"), Duration.ofMinutes(2));
+    }
+
+    private static Ran runLesson(Path lesson) {
+        String name = lesson.getFileName().toString().replace(".java", "");
+        return run(List.of(ROOT.resolve("jbang").toString(), ROOT.relativize(lesson).toString()),
+                WORK.resolve("lessons").resolve(name + ".log"), LESSON_BUDGET.multipliedBy(4));
     }
 
     private static Ran run(List<String> command, Path log, Duration bound) {
