@@ -200,7 +200,11 @@ public final class Scorecard implements TestExecutionListener {
                 String.join(",\n  ", tests), String.join(", ", chapters));
     }
 
+    /// The scorecard as the console shows it: per chapter its count, and the tree of its tests (✔ passed, ✘ failed,
+    /// – skipped) with the next one to fix; a chapter not started yet is one line. Grading the solutions, every
+    /// failure is listed with its message, since every one is a defect.
     private String console(Path out) {
+        boolean solutions = System.getProperty("workbook.impl", "exercises").startsWith("solutions");
         var text = new StringBuilder("Socket Workbook scorecard (")
                 .append(System.getProperty("workbook.impl", "exercises")).append("/)\n");
         int score = 0, max = 0, skipped = 0;
@@ -210,19 +214,34 @@ public final class Scorecard implements TestExecutionListener {
             score += s[0];
             max += s[1];
             skipped += skips;
-            String verdict = s[0] == s[1] && skips == 0 ? "done" : skips > 0 ? "%d need Linux".formatted(skips) : "";
-            text.append("  %-14s %3d/%-3d %s%n".formatted(chapter.getKey(), s[0], s[1], verdict).stripTrailing())
-                    .append('\n');
+            List<Result> tests = results.values().stream().filter(r -> r.chapter().equals(chapter.getKey()))
+                    .sorted(java.util.Comparator.comparingInt(Result::task)).toList();
+            boolean notStarted = s[0] == 0 && tests.stream().allMatch(r -> r.message().startsWith("not written yet"));
+            String verdict = s[0] == s[1] && skips == 0 ? "done" : skips > 0 ? "%d passed, %d need Linux".formatted(s[0], skips)
+                    : notStarted ? "not started" : "";
+            text.append("%n%s %-14s %3d/%-3d %s%n".formatted(s[0] == s[1] && skips == 0 ? "✔" : "✘", chapter.getKey(),
+                    s[0], s[1], verdict).stripTrailing()).append('\n');
+            if (!notStarted && !(s[0] == s[1] && skips == 0)) {
+                for (Result r : tests) {
+                    String mark = switch (r.status()) {
+                        case "pass" -> "✔";
+                        case "skip" -> "–";
+                        default -> "✘";
+                    };
+                    text.append("    ").append(mark).append(" task ").append(r.task() == Integer.MAX_VALUE ? "-" : r.task())
+                            .append(": ").append(r.name().substring(r.chapter().length() + 3)).append('\n');
+                    if (solutions && r.status().equals("fail")) {
+                        wrap(r.message(), 100).forEach(line -> text.append("          ").append(line).append('\n'));
+                    }
+                }
+            }
             // the next test to fix: the first failure of the lowest-numbered task, as the chapter text orders them
-            results.values().stream()
-                    .filter(r -> r.chapter().equals(chapter.getKey()) && r.status().equals("fail"))
-                    .min(java.util.Comparator.comparingInt(Result::task))
-                    .ifPresent(r -> {
-                        text.append("      next: ").append(r.name().substring(r.chapter().length() + 3)).append('\n');
-                        wrap(r.message(), 100).forEach(line -> text.append("            ").append(line).append('\n'));
-                    });
+            tests.stream().filter(r -> r.status().equals("fail")).findFirst().ifPresent(r -> {
+                text.append("    next: ").append(r.name().substring(r.chapter().length() + 3)).append('\n');
+                wrap(r.message(), 100).forEach(line -> text.append("          ").append(line).append('\n'));
+            });
         }
-        text.append("  %-14s %3d/%-3d -> %s%n".formatted("total", score, max, out));
+        text.append("%n  %-14s %3d/%-3d -> %s%n".formatted("total", score, max, out));
         if (skipped > 0) {
             text.append("  %d tests were skipped: they read Linux's /proc, which this machine lacks. A chapter is done "
                     .formatted(skipped)).append("only when they pass:\n  grade it on Linux "
