@@ -14,6 +14,7 @@ import org.junit.platform.launcher.TestIdentifier;
 import org.junit.platform.engine.TestTag;
 import org.junit.platform.launcher.core.LauncherFactory;
 
+import static org.junit.platform.engine.discovery.ClassNameFilter.includeClassNamePatterns;
 import static org.junit.platform.engine.discovery.DiscoverySelectors.selectClasspathRoots;
 import static org.junit.platform.engine.discovery.DiscoverySelectors.selectMethod;
 import static org.junit.platform.launcher.TagFilter.excludeTags;
@@ -39,7 +40,7 @@ public final class GradeRun {
             selectors.add(selectClasspathRoots(Set.of(Path.of("target/test-classes").toAbsolutePath())).getFirst());
         }
         LauncherDiscoveryRequest request = request().selectors(selectors)
-                .filters(excludeTags("bench", "course")).build();
+                .filters(includeClassNamePatterns(".*Test"), excludeTags("bench", "course")).build();
         var lines = new ArrayList<String>();
         LauncherFactory.create().execute(request, new TestExecutionListener() {
             @Override
