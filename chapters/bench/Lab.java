@@ -11,6 +11,8 @@ import java.util.concurrent.TimeoutException;
 import java.util.stream.Collectors;
 
 import org.junit.jupiter.api.extension.AfterEachCallback;
+import org.junit.jupiter.api.extension.ConditionEvaluationResult;
+import org.junit.jupiter.api.extension.ExecutionCondition;
 import org.junit.jupiter.api.extension.ExtensionContext;
 import org.junit.jupiter.api.extension.TestExecutionExceptionHandler;
 import org.opentest4j.TestAbortedException;
@@ -23,7 +25,7 @@ import org.opentest4j.TestAbortedException;
 /// Why: a test that times out is abandoned, not stopped — a thread blocked in `accept()` or `read()` ignores
 /// interrupts. Closing its sockets is what wakes it (with a `SocketException`), so nothing of one test, thread or
 /// socket, lives on into the next.
-public final class Lab implements AfterEachCallback, TestExecutionExceptionHandler {
+public final class Lab implements AfterEachCallback, ExecutionCondition, TestExecutionExceptionHandler {
 
     /// 127.0.0.1: tests and lessons talk to this machine only.
     public static final InetAddress LOOPBACK = InetAddress.getLoopbackAddress();
@@ -64,6 +66,19 @@ public final class Lab implements AfterEachCallback, TestExecutionExceptionHandl
         try (var probe = new ServerSocket(0, 1, LOOPBACK)) {
             return probe.getLocalPort();
         }
+    }
+
+    /// Why a test marked `@NeedsProc` cannot be judged here: decided before the test, so no learner code runs.
+    static final String NO_PROC = "needs Linux: it reads /proc, which this machine (%s) does not have — grade it on Linux "
+            + "(see docs/setup.adoc)";
+
+    @Override
+    public ConditionEvaluationResult evaluateExecutionCondition(ExtensionContext context) {
+        boolean needsProc = context.getElement().map(e -> e.isAnnotationPresent(NeedsProc.class)).orElse(false)
+                || context.getTestClass().map(c -> c.isAnnotationPresent(NeedsProc.class)).orElse(false);
+        return needsProc && !(ProcNetTcp.available() && Descriptors.available())
+                ? ConditionEvaluationResult.disabled(NO_PROC.formatted(System.getProperty("os.name")))
+                : ConditionEvaluationResult.enabled("");
     }
 
     @Override

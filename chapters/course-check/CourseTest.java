@@ -29,6 +29,7 @@ import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 import static org.junit.jupiter.api.DynamicTest.dynamicTest;
 
 /// The course checks itself (run by `./mvnw verify -Psolutions`, where the graded tests already run on solutions/):
@@ -80,6 +81,7 @@ class CourseTest {
     private static final Map<KnownBad, CompletableFuture<List<Row>>> knownBadRuns = new java.util.LinkedHashMap<>();
     private static final Map<Path, CompletableFuture<Ran[]>> lessonRuns = new TreeMap<>();
     private static CompletableFuture<Map<String, LearnerBuild.Verdict>> learnerRuns;
+    private static CompletableFuture<List<Row>> withoutProcRun;
 
     @BeforeAll
     static void startEveryRun() throws IOException {
@@ -88,11 +90,14 @@ class CourseTest {
         lessonRunner = Executors.newSingleThreadExecutor();
         exercisesRun = CompletableFuture.supplyAsync(CourseTest::gradeExercises, runner);
         learnerRuns = CompletableFuture.supplyAsync(CourseTest::gradeAsALearner, runner);
+        withoutProcRun = canHideProc() ? CompletableFuture.supplyAsync(CourseTest::gradeSolutionsWithoutProc, runner)
+                : CompletableFuture.failedFuture(new IllegalStateException("cannot make a mount namespace here"));
         for (KnownBad bug : KnownBad.all(ROOT.resolve("solutions")).stream().filter(k -> focus(k.chapter())).toList()) {
             knownBadRuns.put(bug, CompletableFuture.supplyAsync(() -> gradeKnownBad(bug), runner));
         }
         // Lessons are timed against their budget, so they run one at a time once the grading runs are done.
-        CompletableFuture<?> previous = CompletableFuture.allOf(Stream.concat(Stream.of(exercisesRun, learnerRuns),
+        CompletableFuture<?> previous = CompletableFuture.allOf(Stream.concat(Stream.of(exercisesRun, learnerRuns,
+                        withoutProcRun.exceptionally(cannot -> List.of())),
                 knownBadRuns.values().stream()).toArray(CompletableFuture[]::new)).exceptionally(failed -> null);
         // Building a lesson is not timed: the builds share the grading runs' threads, queued behind them.
         for (Path lesson : lessons()) {
@@ -156,6 +161,27 @@ class CourseTest {
                 .containsExactly("fail", inFirst, total);
         assertThat(half.scorecard()).as("the scorecard's total line with only %s solved", first.id())
                 .containsPattern("total\\s+%d/%d".formatted(inFirst, total));
+    }
+
+    @Test
+    @DisplayName("without /proc, a test that needs it is skipped with the reason before any code runs; none errs")
+    void withoutProcEveryTestPassesOrIsSkippedWithTheReason() throws IOException {
+        assumeTrue(canHideProc(), "hiding /proc needs a mount namespace (unshare --mount, as root): not here");
+        List<Row> rows = withoutProcRun.join();
+        assertThat(rows).as("graded tests run on the solutions with /proc hidden").hasSize(exercisesRun.join().size());
+        assertThat(rows.stream().filter(r -> !r.status().equals("SUCCESSFUL") && !r.status().equals("SKIPPED"))
+                .map(r -> r.test() + " " + r.status() + ": " + r.message()))
+                .as("tests that failed or erred on the solutions without /proc (mark a test that needs /proc "
+                        + "@NeedsProc, so that it is skipped before any code runs)")
+                .isEmpty();
+        assertThat(rows.stream().filter(r -> r.status().equals("SKIPPED")).map(Row::message))
+                .as("reasons given for the skipped tests").isNotEmpty().allMatch(m -> m.startsWith("needs Linux"));
+        String card = Files.readString(WORK.resolve("without-proc/scorecard.txt"));
+        assertThat(card).as("the scorecard without /proc: skipped tests counted apart")
+                .contains("need Linux");
+        assertThat(Files.readString(WORK.resolve("without-proc/grade.json")))
+                .as("grade.json without /proc: not a pass while tests were skipped")
+                .startsWith("{\"version\": 1, \"status\": \"fail\"").contains("\"skipped\": ");
     }
 
     @TestFactory
@@ -280,6 +306,37 @@ class CourseTest {
         return runs;
     }
 
+    /// Where the graded tests meet a machine without /proc: the solutions graded in a mount namespace whose /proc is
+    /// an empty tmpfs (as root; the JDK then needs LD_ORIGIN_PATH, and a copy of /proc/net/if_inet6 to keep IPv6).
+    private static List<Row> gradeSolutionsWithoutProc() {
+        Path work = WORK.resolve("without-proc");
+        try {
+            Files.createDirectories(work);
+            Path inet6 = Files.copy(Path.of("/proc/net/if_inet6"), work.resolve("if_inet6"),
+                    java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+            String javaBin = Path.of(java()).getParent().toString();
+            var hideProc = List.of("unshare", "--mount", "--", "sh", "-c",
+                    "mount -t tmpfs none /proc && mkdir /proc/net && cp \"$0\" /proc/net/if_inet6 "
+                            + "&& exec env LD_ORIGIN_PATH=" + javaBin + " \"$@\"", inet6.toString());
+            return grade(hideProc, ROOT.resolve("target/classes"), work, List.of());
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    private static boolean canHideProc() {
+        try {
+            var p = new ProcessBuilder("unshare", "--mount", "--", "true").redirectErrorStream(true)
+                    .redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
+            return p.waitFor(10, TimeUnit.SECONDS) && p.exitValue() == 0;
+        } catch (IOException e) {
+            return false;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return false;
+        }
+    }
+
     private static List<Row> gradeExercises() {
         List<Path> sources = javaFiles(ROOT.resolve("exercises"));
         Path classes = compile(sources, WORK.resolve("exercises/classes"), null);
@@ -316,9 +373,16 @@ class CourseTest {
     }
 
     private static List<Row> grade(Path implClasses, Path work, List<String> methods, String... jvmOptions) {
+        return grade(List.of(), implClasses, work, methods, jvmOptions);
+    }
+
+    /// Grades with `wrapper` in front of the JVM's command line (a command that runs its arguments).
+    private static List<Row> grade(List<String> wrapper, Path implClasses, Path work, List<String> methods,
+                                   String... jvmOptions) {
         Path results = work.resolve("results.tsv");
         // A short-lived JVM: quick start-up matters more than peak speed, and spares the other run's core.
-        var command = new ArrayList<>(List.of(java(), "--enable-native-access=ALL-UNNAMED",
+        var command = new ArrayList<>(wrapper);
+        command.addAll(List.of(java(), "--enable-native-access=ALL-UNNAMED",
                 "-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC"));
         command.addAll(List.of(jvmOptions));
         command.addAll(List.of(

@@ -26,7 +26,8 @@ import static org.junit.platform.launcher.core.LauncherDiscoveryRequestBuilder.r
 /// `java -cp <impl classes>:<course test class path> GradeRun <results.tsv> [Class#method …]`
 ///
 /// With no methods named, it runs every graded test. Each line of the results file is one test:
-/// `status  Class#method  tags  stub  message`, where `stub` is true when the failure came from a stub's
+/// `status  Class#method  tags  stub  message`, where status is SUCCESSFUL, FAILED, ABORTED or SKIPPED (disabled
+/// before it ran, as `@NeedsProc` tests are without /proc) and `stub` is true when the failure came from a stub's
 /// "Task N: implement …" exception.
 public final class GradeRun {
 
@@ -43,6 +44,15 @@ public final class GradeRun {
                 .filters(includeClassNamePatterns(".*Test"), excludeTags("bench", "course")).build();
         var lines = new ArrayList<String>();
         LauncherFactory.create().execute(request, new TestExecutionListener() {
+            @Override
+            public void executionSkipped(TestIdentifier id, String reason) {
+                if (id.isTest() && id.getSource().orElse(null) instanceof MethodSource m) {
+                    lines.add(String.join("\t", "SKIPPED", m.getClassName() + "#" + m.getMethodName(),
+                            String.join(",", id.getTags().stream().map(TestTag::getName).sorted().toList()),
+                            "false", reason.replaceAll("\\s+", " ")));
+                }
+            }
+
             @Override
             public void executionFinished(TestIdentifier id, TestExecutionResult result) {
                 if (id.isTest() && id.getSource().orElse(null) instanceof MethodSource m) {
