@@ -90,7 +90,9 @@ final class LearnerBuild {
 
     private static void copy(Path from, Path to) throws IOException {
         try (Stream<Path> files = Files.walk(from)) {
-            for (Path f : files.filter(f -> !f.toString().contains("/target/")).toList()) {
+            // the build and the code, not the texts: a copied .adoc under target/ would be rendered into the site
+            for (Path f : files.filter(f -> !from.relativize(f).toString().startsWith("target")
+                    && !f.toString().endsWith(".adoc")).toList()) {
                 Path target = to.resolve(from.relativize(f).toString());
                 if (Files.isDirectory(f)) {
                     Files.createDirectories(target);
