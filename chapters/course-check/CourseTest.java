@@ -92,9 +92,15 @@ class CourseTest {
         learnerRuns = CompletableFuture.supplyAsync(CourseTest::gradeAsALearner, runner);
         withoutProcRun = canHideProc() ? CompletableFuture.supplyAsync(CourseTest::gradeSolutionsWithoutProc, runner)
                 : CompletableFuture.failedFuture(new IllegalStateException("cannot make a mount namespace here"));
-        for (KnownBad bug : KnownBad.all(ROOT.resolve("solutions")).stream().filter(k -> focus(k.chapter())).toList()) {
-            knownBadRuns.put(bug, CompletableFuture.supplyAsync(() -> gradeKnownBad(bug), runner));
-        }
+        // One JVM per chapter grades its known-bads one after the other (GradeRun --batch), each in a class loader
+        // of its own; a known-bad that leaves something behind gets the next one a fresh JVM.
+        var byChapter = KnownBad.all(ROOT.resolve("solutions")).stream().filter(k -> focus(k.chapter()))
+                .collect(java.util.stream.Collectors.groupingBy(KnownBad::chapter, TreeMap::new,
+                        java.util.stream.Collectors.toList()));
+        byChapter.forEach((chapter, bugs) -> {
+            var graded = CompletableFuture.supplyAsync(() -> gradeKnownBads(chapter, bugs), runner);
+            bugs.forEach(bug -> knownBadRuns.put(bug, graded.thenApply(rows -> rows.get(bug))));
+        });
         // Lessons are timed against their budget, so they run one at a time once the grading runs are done.
         CompletableFuture<?> previous = CompletableFuture.allOf(Stream.concat(Stream.of(exercisesRun, learnerRuns,
                         withoutProcRun.exceptionally(cannot -> List.of())),
@@ -343,14 +349,63 @@ class CourseTest {
         return grade(classes, WORK.resolve("exercises"), List.of());
     }
 
-    private static List<Row> gradeKnownBad(KnownBad bug) {
-        Path work = WORK.resolve("known-bad").resolve(bug.chapter()).resolve(bug.name());
-        List<Path> sources = bug.applyTo(ROOT.resolve("solutions").resolve(bug.chapter()), work.resolve("src"));
-        Path classes = compile(sources, work.resolve("classes"), ROOT.resolve("target/classes"));
-        // Many mistakes are caught by a hang: 3 s is still well above what any graded test takes on the solutions
-        // (under 2 s each), and spares the check the full 5 s per hang.
-        return bug.caughtBy().isEmpty() ? List.of()
-                : grade(classes, work, bug.caughtBy(), "-Djunit.jupiter.execution.timeout.testable.method.default=3 s");
+    private static Map<KnownBad, List<Row>> gradeKnownBads(String chapter, List<KnownBad> bugs) {
+        Path work = WORK.resolve("known-bad").resolve(chapter);
+        var batch = new ArrayList<String>();
+        var batched = new ArrayList<KnownBad>();
+        try {
+            if (Files.isDirectory(work)) {
+                try (Stream<Path> old = Files.list(work)) {
+                    for (Path log : old.filter(f -> f.getFileName().toString().matches("run-\\d+\\.log")).toList()) {
+                        Files.delete(log);
+                    }
+                }
+            }
+            for (KnownBad bug : bugs) {
+                Path dir = work.resolve(bug.name());
+                List<Path> sources = bug.applyTo(ROOT.resolve("solutions").resolve(chapter), dir.resolve("src"));
+                Path classes = compile(sources, dir.resolve("classes"), ROOT.resolve("target/classes"));
+                Files.deleteIfExists(dir.resolve("results.tsv"));
+                if (bug.caughtBy().isEmpty()) {
+                    Files.write(dir.resolve("results.tsv"), List.of()); // nothing to run: the test says so
+                    continue;
+                }
+                batched.add(bug);
+                batch.add(String.join("\t", bug.name(), dir.resolve("results.tsv").toString(), classes.toString(),
+                        String.join(",", bug.caughtBy())));
+            }
+            Path batchFile = Files.write(work.resolve("batch.tsv"), batch);
+            long t0 = System.nanoTime();
+            for (int first = 0, jvm = 1; first < batched.size(); jvm++) {
+                // Many mistakes are caught by a hang: 3 s is still well above what any graded test takes on the
+                // solutions (under 2 s each), and spares the check the full 5 s per hang.
+                var command = new ArrayList<>(List.of(java(), "--enable-native-access=ALL-UNNAMED",
+                        "-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC",
+                        "-Djunit.jupiter.execution.timeout.testable.method.default=3 s",
+                        "-cp", System.getProperty("java.class.path"),
+                        "GradeRun", "--batch", batchFile.toString(), String.valueOf(first)));
+                Ran ran = run(command, work.resolve("run-" + jvm + ".log"), RUN_BOUND);
+                int next = first;
+                while (next < batched.size()
+                        && Files.exists(work.resolve(batched.get(next).name()).resolve("results.tsv"))) {
+                    next++;
+                }
+                if (ran.exit() != 0 && !(ran.exit() == GradeRun.DIRTY && next > first)) {
+                    throw new AssertionError("grading the known-bads of " + chapter + " crashed:\n" + ran.tail());
+                }
+                first = next;
+            }
+            TIMINGS.put(ROOT.relativize(work).toString() + " (" + bugs.size() + " known-bads)",
+                    Duration.ofNanos(System.nanoTime() - t0));
+            var rows = new java.util.LinkedHashMap<KnownBad, List<Row>>();
+            for (KnownBad bug : bugs) {
+                rows.put(bug, Files.readAllLines(work.resolve(bug.name()).resolve("results.tsv")).stream()
+                        .map(Row::parse).toList());
+            }
+            return rows;
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
     }
 
     private static Path compile(List<Path> sources, Path out, Path classpath) {
