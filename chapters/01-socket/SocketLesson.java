@@ -193,10 +193,10 @@ void lowWaterMark(int fd, Linker linker, Arena arena) throws Throwable {
                 }
             });
             server.getOutputStream().write(new byte[50]);
-            var mine = ProcNetTcp.await("50 bytes queued on fd " + fd, rows -> rows.stream().anyMatch(e -> e.is(
-                    server.getRemoteSocketAddress(), server.getLocalSocketAddress()) && e.rxQueue() == 50),
-                    Duration.ofSeconds(2)).stream().filter(e -> e.is(server.getRemoteSocketAddress(),
-                    server.getLocalSocketAddress())).findFirst().orElseThrow();
+            SocketAddress readerEnd = server.getRemoteSocketAddress(), serverEnd = server.getLocalSocketAddress();
+            var rows = ProcNetTcp.await("50 bytes queued on fd " + fd, r -> r.stream().anyMatch(
+                    e -> e.is(readerEnd, serverEnd) && e.rxQueue() == 50), Duration.ofSeconds(2));
+            var mine = rows.stream().filter(e -> e.is(readerEnd, serverEnd)).findFirst().orElseThrow();
             try {
                 IO.println("  50 bytes queued, and the reader woke?! " + reader.get(300, TimeUnit.MILLISECONDS));
             } catch (TimeoutException stillWaiting) {
