@@ -1,10 +1,11 @@
 ///usr/bin/env jbang "$0" "$@" ; exit $?
 //JAVA 25+
-//JAVA_OPTIONS --enable-native-access=ALL-UNNAMED
+//JAVA_OPTIONS --enable-native-access=ALL-UNNAMED -XX:TieredStopAtLevel=1 -XX:+UseSerialGC
 //SOURCES ../bench/ProcNetTcp.java
 //SOURCES ../bench/Descriptors.java
 
 // Chapter 1, live: a socket is a handle — a descriptor, a kind, some options — and nothing on the network yet.
+// (The last two JVM options only make this short run start faster: one quick compiler, one GC thread.)
 
 import static java.lang.foreign.ValueLayout.JAVA_INT;
 import static java.lang.foreign.ValueLayout.JAVA_LONG;

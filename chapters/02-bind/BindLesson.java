@@ -1,8 +1,10 @@
 ///usr/bin/env jbang "$0" "$@" ; exit $?
 //JAVA 25+
+//JAVA_OPTIONS -XX:TieredStopAtLevel=1 -XX:+UseSerialGC
 //SOURCES ../bench/ProcNetTcp.java
 
 // Chapter 2, live: bind() gives a socket its name — an address and a port — and the kernel decides who may share it.
+// (The JVM options above only make this short run start faster: one quick compiler, one GC thread.)
 
 import static java.net.StandardProtocolFamily.INET;
 import static java.net.StandardProtocolFamily.INET6;
