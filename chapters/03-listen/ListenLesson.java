@@ -78,8 +78,8 @@ void main() throws Exception {
         clients.add(c.socket());
     }
     if (linux) { // the server's end of the late connection joins the queue once the client's ACK is in
-        ProcNetTcp.await("the late connection in the accept queue", rows -> rows.stream().anyMatch(e -> e.state()
-                == ProcNetTcp.State.LISTEN && e.local().getPort() == port && e.rxQueue() == 2), Duration.ofSeconds(2));
+        ProcNetTcp.awaitOnPort(port, "the late connection in the accept queue", rows -> rows.stream().anyMatch(
+                e -> e.state() == ProcNetTcp.State.LISTEN && e.rxQueue() == 2), Duration.ofSeconds(2));
     }
     IO.println("  Its SYN was sent again about 1 s after the first one and found the slot accept() freed: accept queue "
             + "now " + depth(port) + " again, full.");
