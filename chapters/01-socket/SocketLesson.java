@@ -195,8 +195,8 @@ void lowWaterMark(int fd, Linker linker, Arena arena) throws Throwable {
             });
             server.getOutputStream().write(new byte[50]);
             SocketAddress readerEnd = server.getRemoteSocketAddress(), serverEnd = server.getLocalSocketAddress();
-            var rows = ProcNetTcp.await("50 bytes queued on fd " + fd, r -> r.stream().anyMatch(
-                    e -> e.is(readerEnd, serverEnd) && e.rxQueue() == 50), Duration.ofSeconds(2));
+            var rows = ProcNetTcp.awaitOnPort(((InetSocketAddress) readerEnd).getPort(), "50 bytes queued on fd " + fd,
+                    r -> r.stream().anyMatch(e -> e.is(readerEnd, serverEnd) && e.rxQueue() == 50), Duration.ofSeconds(2));
             var mine = rows.stream().filter(e -> e.is(readerEnd, serverEnd)).findFirst().orElseThrow();
             try {
                 IO.println("  50 bytes queued, and the reader woke?! " + reader.get(300, TimeUnit.MILLISECONDS));
