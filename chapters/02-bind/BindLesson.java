@@ -1,8 +1,10 @@
 ///usr/bin/env jbang "$0" "$@" ; exit $?
 //JAVA 25+
+//JAVA_OPTIONS -XX:TieredStopAtLevel=1 -XX:+UseSerialGC
 //SOURCES ../bench/ProcNetTcp.java
 
 // Chapter 2, live: bind() gives a socket its name — an address and a port — and the kernel decides who may share it.
+// (The JVM options above only make this short run start faster: one quick compiler, one GC thread.)
 
 import static java.net.StandardProtocolFamily.INET;
 import static java.net.StandardProtocolFamily.INET6;
@@ -69,17 +71,29 @@ void main() throws Exception {
                 .formatted(ss.getReuseAddress(), ssc.getOption(SO_REUSEADDR), s.getReuseAddress(), sc.getOption(SO_REUSEADDR)));
     }
 
-    step("The server closes first, so TIME_WAIT stays on its port; the listener is gone; now restart it");
+    step("Who may bind a port in use? What is already there (its state, its options) against the new listener's options");
     // tag::time-wait[]
-    int restartPort = timeWaitOnServerPort(true);
-    table(restartPort);
-    IO.println("  restart, SO_REUSEADDR off:  " + restart(restartPort, false, false));
-    IO.println("  restart, SO_REUSEPORT only: " + restart(restartPort, false, true));
-    IO.println("  restart, SO_REUSEADDR on:   " + restart(restartPort, true, false));
+    int restartPort = timeWaitOnServerPort(Set.of(SO_REUSEADDR)); // the old server: Java's default, SO_REUSEADDR only
+    table(restartPort);                                           // one TIME_WAIT row, and no listener any more
+    IO.println("  a new listener on port %d with SO_REUSEADDR: %s; with SO_REUSEPORT only: %s".formatted(restartPort,
+            bindBeside(restartPort, Set.of(SO_REUSEADDR)), bindBeside(restartPort, Set.of(SO_REUSEPORT))));
     // end::time-wait[]
-    int strictPort = timeWaitOnServerPort(false);
-    IO.println("  the old server had SO_REUSEADDR off; restart with it on: " + restart(strictPort, true, false)
-            + "   (the TIME_WAIT keeps the old socket's setting)");
+    // tag::reuse-table[]
+    var tries = List.of(Set.<SocketOption<Boolean>>of(), Set.of(SO_REUSEADDR), Set.of(SO_REUSEPORT));
+    IO.println("  %-36s%-14s%-14s%s".formatted("socket already on the port", "new: neither", "SO_REUSEADDR", "SO_REUSEPORT"));
+    for (var existing : List.of(new Existing(Held.LISTEN, Set.of(SO_REUSEADDR)), new Existing(Held.LISTEN, Set.of(SO_REUSEPORT)),
+            new Existing(Held.BOUND_ONLY, Set.of(SO_REUSEADDR)), new Existing(Held.TIME_WAIT, Set.of()),
+            new Existing(Held.TIME_WAIT, Set.of(SO_REUSEADDR)), new Existing(Held.TIME_WAIT, Set.of(SO_REUSEPORT)))) {
+        var open = new ArrayList<NetworkChannel>();          // a live listener or a bound socket stays while we try
+        int taken = occupy(existing, open);
+        var outcomes = tries.stream().map(options -> bindBeside(taken, options)).toList();
+        IO.println("  %-36s%-14s%-14s%s".formatted(existing, outcomes.get(0), outcomes.get(1), outcomes.get(2)));
+        for (var socket : open) {
+            socket.close();
+        }
+    }
+    // end::reuse-table[]
+    IO.println("  No conflict when both have SO_REUSEADDR and the old socket does not listen, or both have SO_REUSEPORT.");
 
     step("SO_REUSEPORT: two live listeners on one port; 10 clients connect, nobody accepts");
     // tag::reuseport[]
@@ -90,12 +104,24 @@ void main() throws Exception {
     for (int i = 0; i < 10; i++) {
         dial(loopback, shared);
     }
+    Predicate<ProcNetTcp.Entry> listens = e -> e.local().getPort() == shared && e.state() == ProcNetTcp.State.LISTEN;
+    Predicate<ProcNetTcp.Entry> clients = e -> e.remote().getPort() == shared && e.local().getPort() != shared;
     if (linux) { // each LISTEN row's accept-queue count shows where the kernel put the 10 handshakes
-        Predicate<ProcNetTcp.Entry> listens = e -> e.local().getPort() == shared && e.state() == ProcNetTcp.State.LISTEN;
         var rows = ProcNetTcp.await("10 queued connections", r -> r.stream().filter(listens)
                 .mapToLong(ProcNetTcp.Entry::rxQueue).sum() == 10, Duration.ofSeconds(2));
         IO.println(ProcNetTcp.show(rows.stream().filter(listens).toList()));
     }
+    // tag::reuseport-close[]
+    one.close(); // what waits in its queue is not handed to the other listener (unless net.ipv4.tcp_migrate_req = 1)
+    // end::reuseport-close[]
+    if (linux) { // a reset client's socket leaves the table; those queued on the other listener stay ESTABLISHED
+        var rows = ProcNetTcp.await("the connections queued on the closed listener reset", r -> r.stream().filter(clients)
+                .count() == r.stream().filter(listens).mapToLong(ProcNetTcp.Entry::rxQueue).sum(), Duration.ofSeconds(2));
+        long kept = rows.stream().filter(clients).count();
+        IO.println("  one listener closed: %d of the 10 clients were reset (their rows are gone), the %d queued on the other remain;"
+                .formatted(10 - kept, kept) + " tcp_migrate_req = " + sysctl("ipv4/tcp_migrate_req"));
+    }
+    two.close();
 
     step("Client side: bind() before connect() chooses the source address and port");
     // tag::client-bind[]
@@ -114,9 +140,9 @@ void main() throws Exception {
 } // the sockets still open close as the process exits
 
 // The server side closes first, so TIME_WAIT lands on the server's port; then the old listener goes away.
-int timeWaitOnServerPort(boolean reuseAddress) throws IOException {
-    try (var old = ServerSocketChannel.open(INET)) {
-        old.setOption(SO_REUSEADDR, reuseAddress).bind(new InetSocketAddress(loopback, 0));
+int timeWaitOnServerPort(Set<SocketOption<Boolean>> options) throws IOException {
+    try (var old = withOptions(ServerSocketChannel.open(INET), options)) {
+        old.bind(new InetSocketAddress(loopback, 0));
         try (var c = SocketChannel.open(old.getLocalAddress())) {
             old.accept().close();           // server: FIN first, so it will hold TIME_WAIT
             c.read(ByteBuffer.allocate(1)); // client: reads EOF, then closes
@@ -125,14 +151,48 @@ int timeWaitOnServerPort(boolean reuseAddress) throws IOException {
     }
 }
 
-String restart(int port, boolean reuseAddress, boolean reusePort) {
-    try (var restarted = ServerSocketChannel.open(INET)) {
-        restarted.setOption(SO_REUSEADDR, reuseAddress).setOption(SO_REUSEPORT, reusePort);
-        restarted.bind(new InetSocketAddress(loopback, port));
-        return "bound, listening on " + port + " again";
-    } catch (IOException e) {
-        return e.getClass().getSimpleName() + ": " + e.getMessage();
+/// What already holds a port: a listener, a socket bound without listening, or the TIME_WAIT of a server that closed first.
+enum Held { LISTEN, BOUND_ONLY, TIME_WAIT }
+
+record Existing(Held state, Set<SocketOption<Boolean>> options) {
+    @Override
+    public String toString() {
+        return "%-11s %s".formatted(state == Held.BOUND_ONLY ? "bound only" : state,
+                options.isEmpty() ? "neither" : options.iterator().next().name());
     }
+}
+
+/// Puts `existing` on a fresh loopback port and returns the port; a socket that must stay open goes into `open`.
+int occupy(Existing existing, List<NetworkChannel> open) throws IOException {
+    var any = new InetSocketAddress(loopback, 0);
+    return switch (existing.state()) {
+        case LISTEN -> portOf(keep(open, withOptions(ServerSocketChannel.open(INET), existing.options()).bind(any)));
+        case BOUND_ONLY -> portOf(keep(open, withOptions(SocketChannel.open(INET), existing.options()).bind(any)));
+        case TIME_WAIT -> timeWaitOnServerPort(existing.options());
+    };
+}
+
+/// bind() and listen() on `port` with exactly these options (SO_REUSEADDR set both ways: Java turns it on for listeners).
+String bindBeside(int port, Set<SocketOption<Boolean>> options) {
+    try (var fresh = withOptions(ServerSocketChannel.open(INET), options)) {
+        fresh.bind(new InetSocketAddress(loopback, port));
+        return "binds";
+    } catch (BindException e) {
+        return "EADDRINUSE";
+    } catch (IOException e) {
+        return e.toString();
+    }
+}
+
+<T extends NetworkChannel> T withOptions(T socket, Set<SocketOption<Boolean>> options) throws IOException {
+    socket.setOption(SO_REUSEADDR, options.contains(SO_REUSEADDR));
+    socket.setOption(SO_REUSEPORT, options.contains(SO_REUSEPORT));
+    return socket;
+}
+
+NetworkChannel keep(List<NetworkChannel> open, NetworkChannel socket) {
+    open.add(socket);
+    return socket;
 }
 
 sealed interface Dial permits Connected, Refused {}

@@ -22,9 +22,9 @@ void main() throws Exception {
     }
     step("The kernel's settings for listening sockets (/proc/sys/net/...)");
     for (var knob : List.of("core/somaxconn: listen() lowers any larger backlog to this",
-            "ipv4/tcp_max_syn_backlog: bounds half-open connections (SYN_RECV) when syncookies are off",
-            "ipv4/tcp_abort_on_overflow: 0 = a final ACK that finds the accept queue full is ignored, 1 = reset",
-            "ipv4/tcp_syncookies: 1 = a flooded SYN queue answers with a cookie instead of queueing")) {
+            "ipv4/tcp_syncookies: 1 = once more than the backlog wait half-open (SYN_RECV), answer with a cookie",
+            "ipv4/tcp_max_syn_backlog: syncookies off: unproven peers' SYNs dropped once half-open ones near this",
+            "ipv4/tcp_abort_on_overflow: 0 = a final ACK that finds the accept queue full is ignored, 1 = reset")) {
         var name = knob.substring(0, knob.indexOf(':'));
         IO.println("  %-26s = %-5s %s".formatted(name, sysctl(name), knob.substring(name.length() + 2)));
     }
@@ -74,10 +74,15 @@ void main() throws Exception {
     IO.println("  the waiting client: %s, %d ms after accept()".formatted(describe(late),
             Duration.ofNanos(System.nanoTime() - acceptedAt).toMillis()));
     // end::accept[]
-    IO.println("  Its SYN was sent again about 1 s after the first one, and this time found room.");
     if (late instanceof Connected c) {
         clients.add(c.socket());
     }
+    if (linux) { // the server's end of the late connection joins the queue once the client's ACK is in
+        ProcNetTcp.awaitOnPort(port, "the late connection in the accept queue", rows -> rows.stream().anyMatch(
+                e -> e.state() == ProcNetTcp.State.LISTEN && e.rxQueue() == 2), Duration.ofSeconds(2));
+    }
+    IO.println("  Its SYN was sent again about 1 s after the first one and found the slot accept() freed: accept queue "
+            + "now " + depth(port) + " again, full.");
     table(port);
 
     step("Backlog 0 and backlog 100000: what Java and the kernel make of them");

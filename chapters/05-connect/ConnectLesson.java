@@ -88,7 +88,7 @@ void main() throws Exception {
         IO.println("  select(OP_CONNECT, 200 ms) -> %d ready: still waiting".formatted(ready));
 
         var accepted = listener.accept();                         // frees a place in the accept queue
-        ready = selector.select(3_000);                           // the kernel retransmits the SYN after 1 s
+        ready = selector.select(3_000);                           // the kernel retransmits the SYN 1 s after the first
         IO.println("  accept() made room; select -> %d ready at %d ms, finishConnect() -> %s"
                 .formatted(ready, msSince(start), waiting.finishConnect()));
         // end::nonblocking[]
@@ -109,7 +109,8 @@ void main() throws Exception {
 
     try (var v4only = new ServerSocket(0, 50, loopback)) {        // listens on 127.0.0.1, not on ::1
         int port = v4only.getLocalPort();
-        step("One name, several addresses: try ::1, then 127.0.0.1 (Happy Eyeballs, RFC 8305, one by one)");
+        step("One name, several addresses: try ::1, then 127.0.0.1, one after the other (the sequential fallback; "
+                + "Happy Eyeballs, RFC 8305, would race them)");
         // tag::several[]
         for (var address : List.of(InetAddress.ofLiteral("::1"), loopback)) {
             var to = new InetSocketAddress(address, port);

@@ -1,5 +1,6 @@
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.nio.channels.SocketChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.HashSet;
@@ -14,17 +15,20 @@ import java.util.stream.Stream;
 /// Each entry is a link named after the descriptor number; a socket's link reads `socket:[48211]`, where 48211 is
 /// the inode that also stands in the last column of its row in /proc/net/tcp. So `fd 7 -> socket:[48211]` and
 /// `ProcNetTcp` row `… inode=48211` are the same socket, seen from the process and from the kernel's table.
+///
+/// The first socket a JVM opens brings a second one: the JDK keeps one `AF_UNIX` socket of its own for as long as
+/// the process lives (it stands in for a descriptor being closed while another thread still uses it). A diff of two
+/// snapshots taken around that first `open()` would show two new sockets, and the one that stays after `close()`
+/// is the JDK's. So this class opens and closes one socket before anything can take its first snapshot: every diff
+/// of [#socketInodes()] then shows exactly the sockets opened or closed between the two snapshots.
 public final class Descriptors {
 
     private static final Path FDS = Path.of("/proc/self/fd");
     private static final Pattern SOCKET = Pattern.compile("socket:\\[(\\d+)]");
 
     static {
-        // The first socket channel a JVM opens brings a second socket with it, one the JDK keeps for itself. Open
-        // (and close) one here, before anyone counts, so that a count or a set taken later sees only the sockets
-        // the program itself opens.
         try {
-            java.nio.channels.SocketChannel.open().close();
+            SocketChannel.open().close(); // the JDK opens its own socket now, before any snapshot of ours
         } catch (IOException e) {
             throw new UncheckedIOException("cannot open a socket at all", e);
         }

@@ -47,6 +47,13 @@ class CourseTest {
     private static final Path WORK = ROOT.resolve("target/course-check");
     private static final Duration LESSON_BUDGET = Duration.ofSeconds(5);
     private static final Duration RUN_BOUND = Duration.ofMinutes(3);
+    /// Lines a lesson's output must show (on Linux, where it reads /proc) and lines it must never show: a lesson
+    /// whose output contradicts its own text is caught here, not by a reader.
+    private static final Map<String, List<String>> LESSON_SHOWS = Map.of("SocketLesson", List.of(
+            "(one new descriptor: that is all socket() makes)", "after close: none (gone from /proc/self/fd)",
+            "the reader is still waiting 300 ms later", "at 100 bytes, the low-water mark"));
+    private static final Map<String, List<String>> LESSON_NEVER_SHOWS = Map.of("SocketLesson", List.of(
+            "not one, so which is this socket cannot be told", "after close: fd", "and the reader woke?!"));
 
     /// One graded test's outcome in a {@link GradeRun}.
     record Row(String status, String test, List<String> tags, boolean stub, String message) {
@@ -216,6 +223,14 @@ class CourseTest {
                     label(run.getKey()), build.tail()).isZero();
             assertThat(lesson.exit()).as("`./jbang %s` exit status; its output:%n%s",
                     label(run.getKey()), lesson.tail()).isZero();
+            String name = run.getKey().getFileName().toString().replace(".java", ""), log = Files.readString(lesson.log());
+            for (String line : Files.isDirectory(Path.of("/proc/self/fd")) ? LESSON_SHOWS.getOrDefault(name, List.of()) : List.<String>of()) {
+                assertThat(log).as("`./jbang %s` output, which its chapter's text describes", label(run.getKey())).contains(line);
+            }
+            for (String line : LESSON_NEVER_SHOWS.getOrDefault(name, List.of())) {
+                assertThat(log).as("`./jbang %s` output, which must not contradict its chapter's text", label(run.getKey()))
+                        .doesNotContain(line);
+            }
             assertThat(lesson.took()).as("time `./jbang %s` took (budget %s)", label(run.getKey()), LESSON_BUDGET)
                     .isLessThanOrEqualTo(LESSON_BUDGET);
         }));
