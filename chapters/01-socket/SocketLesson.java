@@ -1,6 +1,7 @@
 ///usr/bin/env jbang "$0" "$@" ; exit $?
 //JAVA 25+
 //JAVA_OPTIONS --enable-native-access=ALL-UNNAMED -XX:TieredStopAtLevel=1 -XX:+UseSerialGC
+//SOURCES ../bench/Lesson.java
 //SOURCES ../bench/ProcNetTcp.java
 //SOURCES ../bench/Descriptors.java
 
@@ -27,7 +28,7 @@ void main() throws Throwable {
     var before = linux ? Descriptors.socketInodes() : Set.<Long>of();
     var tcp = SocketChannel.open(StandardProtocolFamily.INET); // socket(AF_INET, SOCK_STREAM, 0)
     // end::open[]
-    step("socket(AF_INET, SOCK_STREAM, 0)  ↔  SocketChannel.open(StandardProtocolFamily.INET)");
+    Lesson.step("socket(AF_INET, SOCK_STREAM, 0)  ↔  SocketChannel.open(StandardProtocolFamily.INET)");
     long inode = -1;
     if (linux) {
         // The JDK keeps a socket of its own, opened with the first socket of a JVM; Descriptors opened that one
@@ -47,10 +48,10 @@ void main() throws Throwable {
     }
     IO.println("  local address: " + tcp.getLocalAddress() + ", connected: " + tcp.isConnected());
 
-    step("getsockopt for every option this TCP socket supports  ↔  supportedOptions() + getOption()");
+    Lesson.step("getsockopt for every option this TCP socket supports  ↔  supportedOptions() + getOption()");
     printOptions(tcp);
 
-    step("setsockopt(SO_RCVBUF, n)  ↔  setOption(StandardSocketOptions.SO_RCVBUF, n): 100000, then 10000000");
+    Lesson.step("setsockopt(SO_RCVBUF, n)  ↔  setOption(StandardSocketOptions.SO_RCVBUF, n): 100000, then 10000000");
     // tag::rcvbuf[]
     tcp.setOption(StandardSocketOptions.SO_RCVBUF, 100_000);
     IO.println("  asked for   100000, Java reads back " + tcp.getOption(StandardSocketOptions.SO_RCVBUF)
@@ -63,7 +64,7 @@ void main() throws Throwable {
         IO.println("  net.core.rmem_max = " + Files.readAllLines(Path.of("/proc/sys/net/core/rmem_max")).getFirst());
     }
 
-    step("Other kinds: socket(AF_INET6, SOCK_DGRAM) and socket(AF_UNIX, SOCK_STREAM)");
+    Lesson.step("Other kinds: socket(AF_INET6, SOCK_DGRAM) and socket(AF_UNIX, SOCK_STREAM)");
     try (var udp = DatagramChannel.open(StandardProtocolFamily.INET6);
          var unix = SocketChannel.open(StandardProtocolFamily.UNIX)) {
         IO.println("  UDP over IPv6:  " + udp.supportedOptions().size() + " options, e.g. SO_BROADCAST=" + udp.getOption(StandardSocketOptions.SO_BROADCAST));
@@ -80,7 +81,7 @@ void main() throws Throwable {
         IO.println("  socket(AF_UNIX, SOCK_DGRAM) in Java: " + e.getMessage() + "   (the kernel has it; Java's channels don't)");
     }
 
-    step("A socket that is bound and listens has an address, and so a row in the table");
+    Lesson.step("A socket that is bound and listens has an address, and so a row in the table");
     try (var listener = ServerSocketChannel.open(StandardProtocolFamily.INET)) {
         listener.bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 1);
         IO.println("  bound and listening on " + listener.getLocalAddress());
@@ -89,7 +90,7 @@ void main() throws Throwable {
         }
     }
 
-    step("close()  ↔  close(fd): the descriptor is released");
+    Lesson.step("close()  ↔  close(fd): the descriptor is released");
     tcp.close();
     if (linux && inode >= 0) {
         int fd = Descriptors.fdOf(inode);
@@ -97,7 +98,7 @@ void main() throws Throwable {
                 fd < 0 ? "none (gone from /proc/self/fd)" : "fd " + fd + " (still open?!)"));
     }
 
-    step("Under the hood: SO_RCVLOWAT and SO_SNDLOWAT, which Java's API does not have, through libc (FFM)");
+    Lesson.step("Under the hood: SO_RCVLOWAT and SO_SNDLOWAT, which Java's API does not have, through libc (FFM)");
     if (linux) {
         underTheHood();
     } else {
@@ -211,9 +212,3 @@ void lowWaterMark(int fd, Linker linker, Arena arena) throws Throwable {
     }
 }
 // end::rcvlowat[]
-
-int steps = 0;
-
-void step(String what) {
-    IO.println("\n" + (++steps) + ". " + what);
-}

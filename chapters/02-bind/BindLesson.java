@@ -1,6 +1,7 @@
 ///usr/bin/env jbang "$0" "$@" ; exit $?
 //JAVA 25+
 //JAVA_OPTIONS -XX:TieredStopAtLevel=1 -XX:+UseSerialGC
+//SOURCES ../bench/Lesson.java
 //SOURCES ../bench/ProcNetTcp.java
 
 // Chapter 2, live: bind() gives a socket its name — an address and a port — and the kernel decides who may share it.
@@ -18,17 +19,17 @@ void main() throws Exception {
     if (!linux) {
         IO.println("This lesson reads /proc/net/tcp and /proc/sys, which only Linux has; the calls below still run.");
     }
-    step("bind(127.0.0.1, port 0), then listen()  ↔  ServerSocketChannel.open(INET).bind(address)");
+    Lesson.step("bind(127.0.0.1, port 0), then listen()  ↔  ServerSocketChannel.open(INET).bind(address)");
     // tag::port-zero[]
     var listener = ServerSocketChannel.open(INET);      // socket(AF_INET, SOCK_STREAM, 0)
     listener.bind(new InetSocketAddress(loopback, 0));   // bind(127.0.0.1, port 0) and listen(): one call in Java
     int port = portOf(listener);
     // end::port-zero[]
     IO.println("  port 0 means \"any free port\": the kernel chose " + port + ", from ip_local_port_range "
-            + sysctl("ipv4/ip_local_port_range"));
-    table(port);
+            + Lesson.sysctl("ipv4/ip_local_port_range"));
+    Lesson.table(port);
 
-    step("A second bind() to 127.0.0.1:" + port + " while the first socket listens there");
+    Lesson.step("A second bind() to 127.0.0.1:" + port + " while the first socket listens there");
     // tag::eaddrinuse[]
     try (var second = ServerSocketChannel.open(INET)) {
         second.bind(new InetSocketAddress(loopback, port));
@@ -37,16 +38,16 @@ void main() throws Exception {
     }
     // end::eaddrinuse[]
 
-    step("bind() without listen()  ↔  SocketChannel.bind: the port is held, nobody is served");
+    Lesson.step("bind() without listen()  ↔  SocketChannel.bind: the port is held, nobody is served");
     // tag::bind-only[]
     try (var boundOnly = SocketChannel.open(INET)) {
         boundOnly.bind(new InetSocketAddress(loopback, 0)); // bind(2), and no listen(2)
         IO.println("  bound to " + boundOnly.getLocalAddress() + "; a client dialling it: " + dial(loopback, portOf(boundOnly)));
-        table(portOf(boundOnly)); // only bound: in no TCP state the table lists
+        Lesson.table(portOf(boundOnly)); // only bound: in no TCP state the table lists
     }
     // end::bind-only[]
 
-    step("Loopback vs wildcard: listeners on 127.0.0.1, 0.0.0.0 (AF_INET) and :: (AF_INET6), each dialled three ways");
+    Lesson.step("Loopback vs wildcard: listeners on 127.0.0.1, 0.0.0.0 (AF_INET) and :: (AF_INET6), each dialled three ways");
     // tag::wildcard[]
     var anyV4 = ServerSocketChannel.open(INET).bind(new InetSocketAddress(InetAddress.getByName("0.0.0.0"), 0));
     var anyV6 = ServerSocketChannel.open(INET6).bind(new InetSocketAddress(InetAddress.getByName("::"), 0));
@@ -65,16 +66,16 @@ void main() throws Exception {
         }
     }
 
-    step("SO_REUSEADDR as Java sets it on a new socket (Linux)");
+    Lesson.step("SO_REUSEADDR as Java sets it on a new socket (Linux)");
     try (var ss = new ServerSocket(); var ssc = ServerSocketChannel.open(); var s = new Socket(); var sc = SocketChannel.open()) {
         IO.println("  ServerSocket %s, ServerSocketChannel %s (the JDK turns it on for listeners); Socket %s, SocketChannel %s"
                 .formatted(ss.getReuseAddress(), ssc.getOption(SO_REUSEADDR), s.getReuseAddress(), sc.getOption(SO_REUSEADDR)));
     }
 
-    step("Who may bind a port in use? What is already there (its state, its options) against the new listener's options");
+    Lesson.step("Who may bind a port in use? What is already there (its state, its options) against the new listener's options");
     // tag::time-wait[]
     int restartPort = timeWaitOnServerPort(Set.of(SO_REUSEADDR)); // the old server: Java's default, SO_REUSEADDR only
-    table(restartPort);                                           // one TIME_WAIT row, and no listener any more
+    Lesson.table(restartPort); // one TIME_WAIT row, and no listener any more
     IO.println("  a new listener on port %d with SO_REUSEADDR: %s; with SO_REUSEPORT only: %s".formatted(restartPort,
             bindBeside(restartPort, Set.of(SO_REUSEADDR)), bindBeside(restartPort, Set.of(SO_REUSEPORT))));
     // end::time-wait[]
@@ -95,7 +96,7 @@ void main() throws Exception {
     // end::reuse-table[]
     IO.println("  No conflict when both have SO_REUSEADDR and the old socket does not listen, or both have SO_REUSEPORT.");
 
-    step("SO_REUSEPORT: two live listeners on one port; 10 clients connect, nobody accepts");
+    Lesson.step("SO_REUSEPORT: two live listeners on one port; 10 clients connect, nobody accepts");
     // tag::reuseport[]
     var one = ServerSocketChannel.open(INET).setOption(SO_REUSEPORT, true).bind(new InetSocketAddress(loopback, 0));
     var two = ServerSocketChannel.open(INET).setOption(SO_REUSEPORT, true).bind(one.getLocalAddress());
@@ -119,11 +120,11 @@ void main() throws Exception {
                 .count() == r.stream().filter(listens).mapToLong(ProcNetTcp.Entry::rxQueue).sum(), Duration.ofSeconds(2));
         long kept = rows.stream().filter(clients).count();
         IO.println("  one listener closed: %d of the 10 clients were reset (their rows are gone), the %d queued on the other remain;"
-                .formatted(10 - kept, kept) + " tcp_migrate_req = " + sysctl("ipv4/tcp_migrate_req"));
+                .formatted(10 - kept, kept) + " tcp_migrate_req = " + Lesson.sysctl("ipv4/tcp_migrate_req"));
     }
     two.close();
 
-    step("Client side: bind() before connect() chooses the source address and port");
+    Lesson.step("Client side: bind() before connect() chooses the source address and port");
     // tag::client-bind[]
     var client = new Socket();
     client.bind(new InetSocketAddress(InetAddress.getByName("127.0.0.2"), 0)); // or a port of your choosing
@@ -132,9 +133,9 @@ void main() throws Exception {
     IO.println("  connected from " + client.getLocalSocketAddress() + " to " + client.getInetAddress().getHostAddress()
             + ":" + client.getPort() + " (unbound, it would leave from 127.0.0.1 and an ephemeral port)");
 
-    step("Ports below 1024");
+    Lesson.step("Ports below 1024");
     String user = System.getProperty("user.name");
-    IO.println("  net.ipv4.ip_unprivileged_port_start = " + sysctl("ipv4/ip_unprivileged_port_start") + "; running as "
+    IO.println("  net.ipv4.ip_unprivileged_port_start = " + Lesson.sysctl("ipv4/ip_unprivileged_port_start") + "; running as "
             + user + (user.equals("root") ? ", so bind(80) would succeed here"
             : ", so bind(80) fails with EACCES: BindException \"Permission denied\""));
 } // the sockets still open close as the process exits
@@ -221,22 +222,4 @@ int portOf(NetworkChannel channel) { // getsockname(2)
     } catch (IOException e) {
         throw new UncheckedIOException(e);
     }
-}
-
-void table(int port) {
-    if (linux) {
-        IO.println("  /proc/net/tcp{,6}, port " + port + ":\n" + ProcNetTcp.show(ProcNetTcp.onPort(port)));
-    }
-}
-
-String sysctl(String name) throws IOException {
-    Path file = Path.of("/proc/sys/net", name);
-    // readAllLines, not readString: a sysctl file answers only the first read(), and readString's first is 1 byte
-    return Files.isReadable(file) ? Files.readAllLines(file).getFirst().replace('\t', '-') : "(no /proc/sys here)";
-}
-
-int steps = 0;
-
-void step(String what) {
-    IO.println("\n" + (++steps) + ". " + what);
 }

@@ -1,5 +1,6 @@
 ///usr/bin/env jbang "$0" "$@" ; exit $?
 //JAVA 25+
+//SOURCES ../bench/Lesson.java
 //SOURCES ../bench/ProcNetTcp.java
 
 // Chapter 3, live: the kernel completes handshakes into the accept queue with no accept() call; once the queue is
@@ -20,13 +21,13 @@ void main() throws Exception {
     if (!linux) {
         IO.println("This lesson reads /proc/net/tcp and /proc/sys, which only Linux has; the calls below still run.");
     }
-    step("The kernel's settings for listening sockets (/proc/sys/net/...)");
+    Lesson.step("The kernel's settings for listening sockets (/proc/sys/net/...)");
     for (var knob : List.of("core/somaxconn: listen() lowers any larger backlog to this",
             "ipv4/tcp_syncookies: 1 = once more than the backlog wait half-open (SYN_RECV), answer with a cookie",
             "ipv4/tcp_max_syn_backlog: syncookies off: unproven peers' SYNs dropped once half-open ones near this",
             "ipv4/tcp_abort_on_overflow: 0 = a final ACK that finds the accept queue full is ignored, 1 = reset")) {
         var name = knob.substring(0, knob.indexOf(':'));
-        IO.println("  %-26s = %-5s %s".formatted(name, sysctl(name), knob.substring(name.length() + 2)));
+        IO.println("  %-26s = %-5s %s".formatted(name, Lesson.sysctl(name), knob.substring(name.length() + 2)));
     }
     long overflowsBefore = listenOverflows();
 
@@ -35,10 +36,10 @@ void main() throws Exception {
     int port = listener.getLocalPort();
     var address = new InetSocketAddress(LOOPBACK, port);
     // end::listen[]
-    step("listen(fd, 1)  ↔  new ServerSocket(0, 1, 127.0.0.1): port " + port + ", and nobody calls accept()");
+    Lesson.step("listen(fd, 1)  ↔  new ServerSocket(0, 1, 127.0.0.1): port " + port + ", and nobody calls accept()");
     IO.println("  a LISTEN row, accept queue " + depth(port));
 
-    step("Three clients connect one by one, each with a connect timeout of " + SHORT.toMillis() + " ms");
+    Lesson.step("Three clients connect one by one, each with a connect timeout of " + SHORT.toMillis() + " ms");
     var clients = new ArrayList<Socket>();
     // tag::dial[]
     for (int i = 1; i <= 3; i++) {
@@ -51,9 +52,9 @@ void main() throws Exception {
     // end::dial[]
     IO.println("  Backlog 1 holds 1 + 1 = 2 completed connections; client 3 got no answer: the kernel dropped its SYN.");
     IO.println("  The server ends have inode 0: no descriptor until accept() makes one.");
-    table(port);
+    Lesson.table(port);
 
-    step("A fourth client waits with a 2.5 s timeout while the queue is full");
+    Lesson.step("A fourth client waits with a 2.5 s timeout while the queue is full");
     // tag::wait[]
     var waiting = CompletableFuture.supplyAsync(() -> dial(address, Duration.ofMillis(2_500)),
             task -> Thread.ofVirtual().name("waiting-client").start(task));
@@ -63,9 +64,9 @@ void main() throws Exception {
     }
     // end::wait[]
     IO.println("  Its SYN went unanswered: the client is SYN_SENT, and the server has no SYN_RECV row for it.");
-    table(port);
+    Lesson.table(port);
 
-    step("accept()  ↔  listener.accept(): one connection leaves the queue, a slot frees up");
+    Lesson.step("accept()  ↔  listener.accept(): one connection leaves the queue, a slot frees up");
     // tag::accept[]
     long acceptedAt = System.nanoTime();
     var accepted = listener.accept();
@@ -83,9 +84,9 @@ void main() throws Exception {
     }
     IO.println("  Its SYN was sent again about 1 s after the first one and found the slot accept() freed: accept queue "
             + "now " + depth(port) + " again, full.");
-    table(port);
+    Lesson.table(port);
 
-    step("Backlog 0 and backlog 100000: what Java and the kernel make of them");
+    Lesson.step("Backlog 0 and backlog 100000: what Java and the kernel make of them");
     // tag::zero[]
     try (var zero = new ServerSocket(0, 0, LOOPBACK); var huge = new ServerSocket(0, 100_000, LOOPBACK)) {
         var in = new ArrayList<Socket>();
@@ -105,7 +106,7 @@ void main() throws Exception {
     // end::zero[]
 
     if (linux) {
-        step("Each dropped SYN was counted: TcpExt ListenOverflows in /proc/net/netstat");
+        Lesson.step("Each dropped SYN was counted: TcpExt ListenOverflows in /proc/net/netstat");
         IO.println("  +%d since the start (machine-wide: other programs' overflows count too)"
                 .formatted(listenOverflows() - overflowsBefore));
     }
@@ -141,13 +142,6 @@ String depth(int port) {
             .map(e -> String.valueOf(e.rxQueue())).findFirst().orElse("?");
 }
 
-void table(int port) {
-    if (linux) {
-        IO.println(ProcNetTcp.show(ProcNetTcp.snapshot().stream()
-                .filter(e -> e.local().getPort() == port || e.remote().getPort() == port).toList()));
-    }
-}
-
 void ss(int... ports) throws Exception {
     var filter = Arrays.stream(ports).mapToObj(p -> "sport = :" + p).collect(Collectors.joining(" or ", "( ", " )"));
     try {
@@ -159,14 +153,6 @@ void ss(int... ports) throws Exception {
     }
 }
 
-String sysctl(String name) {
-    try { // line by line: a /proc/sys file claims size 0, and Files.readString would return only its first byte
-        return Files.readAllLines(Path.of("/proc/sys/net/" + name)).getFirst().trim();
-    } catch (IOException e) {
-        return "(n/a)";
-    }
-}
-
 long listenOverflows() {
     try { // two lines per group: "TcpExt: <names>", then "TcpExt: <values>"
         var lines = Files.readAllLines(Path.of("/proc/net/netstat")).stream().filter(l -> l.startsWith("TcpExt:")).toList();
@@ -175,10 +161,4 @@ long listenOverflows() {
     } catch (IOException | RuntimeException e) {
         return 0; // not Linux, or a kernel that names it differently
     }
-}
-
-int steps = 0;
-
-void step(String what) {
-    IO.println("\n" + (++steps) + ". " + what);
 }

@@ -1,6 +1,7 @@
 ///usr/bin/env jbang "$0" "$@" ; exit $?
 //JAVA 25+
 //JAVA_OPTIONS -XX:TieredStopAtLevel=1 -XX:+UseSerialGC
+//SOURCES ../bench/Lesson.java
 //SOURCES ../bench/ProcNetTcp.java
 //SOURCES ../bench/Descriptors.java
 
@@ -19,11 +20,11 @@ void main() throws Exception {
     var listener = new ServerSocket(0, 50, LOOPBACK);       // socket() + bind() + listen()
     int port = listener.getLocalPort();
     var clients = List.of(new Socket(LOOPBACK, port), new Socket(LOOPBACK, port), new Socket(LOOPBACK, port));
-    step("listen() on port " + port + ", three clients connect, nobody calls accept() yet");
+    Lesson.step("listen() on port " + port + ", three clients connect, nobody calls accept() yet");
     // The handshakes are done: three connections wait in the accept queue, with no descriptor (inode 0) yet.
     IO.println(linux ? ProcNetTcp.show(ProcNetTcp.onPort(port)) : "");
 
-    step("accept() three times  ↔  connfd = accept(listenfd, &addr, &len)");
+    Lesson.step("accept() three times  ↔  connfd = accept(listenfd, &addr, &len)");
     // tag::accept[]
     var accepted = new ArrayList<Socket>();
     for (int i = 0; i < 3; i++) {
@@ -41,7 +42,7 @@ void main() throws Exception {
         IO.println(ProcNetTcp.show(ProcNetTcp.onPort(port)));
     }
 
-    step("close the listener: new clients are refused, the accepted connections live on");
+    Lesson.step("close the listener: new clients are refused, the accepted connections live on");
     // tag::close-listener[]
     listener.close();
     try {
@@ -56,7 +57,7 @@ void main() throws Exception {
     for (var s : accepted) { s.close(); }
     for (var s : clients) { s.close(); }
 
-    step("accept() with SO_TIMEOUT 200 ms and nobody coming  ↔  poll(listenfd, POLLIN, 200), or SO_RCVTIMEO");
+    Lesson.step("accept() with SO_TIMEOUT 200 ms and nobody coming  ↔  poll(listenfd, POLLIN, 200), or SO_RCVTIMEO");
     // tag::timeout[]
     long waited = System.nanoTime();
     try (var quiet = new ServerSocket(0, 50, LOOPBACK)) {
@@ -67,7 +68,7 @@ void main() throws Exception {
     }
     // end::timeout[]
 
-    step("an iterative server (accept, serve until the client leaves, accept again) and one idle client");
+    Lesson.step("an iterative server (accept, serve until the client leaves, accept again) and one idle client");
     try (var iterative = new ServerSocket(0, 50, LOOPBACK)) {
         // tag::iterative[]
         Thread.ofPlatform().daemon().start(() -> {
@@ -88,7 +89,7 @@ void main() throws Exception {
         }
     }
 
-    step("a concurrent server: one virtual thread per connection; one idle client, then 300 busy ones");
+    Lesson.step("a concurrent server: one virtual thread per connection; one idle client, then 300 busy ones");
     // tag::concurrent[]
     var server = new ServerSocket(0, 512, LOOPBACK);
     Set<Socket> open = ConcurrentHashMap.newKeySet();
@@ -135,7 +136,7 @@ void main() throws Exception {
     }
     IO.println("  300 clients in %d ms: %s".formatted((System.nanoTime() - t0) / 1_000_000, outcomes));
 
-    step("stop: close the listener, then every connection still open");
+    Lesson.step("stop: close the listener, then every connection still open");
     // tag::stop[]
     server.close();                 // no new connections; the accept loop wakes up with SocketException and ends
     for (var s : open) {
@@ -172,10 +173,4 @@ Outcome echo(Socket client, String message, int boundMs) throws IOException {
 
 Map<ProcNetTcp.State, Long> census(int port) {
     return ProcNetTcp.onPort(port).stream().collect(Collectors.groupingBy(e -> e.state(), TreeMap::new, Collectors.counting()));
-}
-
-int steps = 0;
-
-void step(String what) {
-    IO.println("\n" + (++steps) + ". " + what);
 }

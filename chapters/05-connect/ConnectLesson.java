@@ -1,5 +1,6 @@
 ///usr/bin/env jbang "$0" "$@" ; exit $?
 //JAVA 25+
+//SOURCES ../bench/Lesson.java
 //SOURCES ../bench/ProcNetTcp.java
 
 // Chapter 5, live: the active open. connect() sends a SYN; what comes back — a SYN-ACK, an RST or nothing — decides.
@@ -34,25 +35,25 @@ void main() throws Exception {
     }
     var loopback = InetAddress.ofLiteral("127.0.0.1");
 
-    step("getaddrinfo(\"localhost\")  ↔  InetAddress.getAllByName(\"localhost\"): one name, how many addresses?");
+    Lesson.step("getaddrinfo(\"localhost\")  ↔  InetAddress.getAllByName(\"localhost\"): one name, how many addresses?");
     IO.println("  localhost -> " + Arrays.toString(InetAddress.getAllByName("localhost"))
             + "   (a name may have several: ::1 and 127.0.0.1 where /etc/hosts lists both)");
 
     try (var listener = new ServerSocket(0, 1, loopback)) {
         var server = new InetSocketAddress(loopback, listener.getLocalPort());
         int port = server.getPort();
-        step("listen() on " + server + " with backlog 1 (Linux queues backlog + 1 = 2); nobody calls accept()");
+        Lesson.step("listen() on " + server + " with backlog 1 (Linux queues backlog + 1 = 2); nobody calls accept()");
 
         // tag::connect[]
-        step("connect() to it: SYN →, ← SYN-ACK, ACK →; the kernel picks the source port");
+        Lesson.step("connect() to it: SYN →, ← SYN-ACK, ACK →; the kernel picks the source port");
         var first = (Connected) dial(server, Duration.ofSeconds(1));
         IO.println("  connected in %d ms from %s: a port the kernel chose from ip_local_port_range (%s)".formatted(
                 first.ms(), first.socket().getLocalSocketAddress(), linux ? Files.readAllLines(
                         Path.of("/proc/sys/net/ipv4/ip_local_port_range")).getFirst().replace('\t', '-') : "?"));
         // end::connect[]
-        if (linux) IO.println(table(port));
+        Lesson.table(port);
 
-        step("bind() before connect(), and the source port is yours: the second connection fills the queue");
+        Lesson.step("bind() before connect(), and the source port is yours: the second connection fills the queue");
         // tag::bind[]
         int chosen = freePort(loopback);
         var second = new Socket();
@@ -60,17 +61,17 @@ void main() throws Exception {
         second.connect(server, 1_000);
         // end::bind[]
         IO.println("  bound to port %d, connected from %s".formatted(chosen, second.getLocalSocketAddress()));
-        if (linux) IO.println(table(port));
+        Lesson.table(port);
 
         // tag::outcomes[]
-        step("connect() to a port nothing holds, then to our listener with its queue full (timeout 200 ms)");
+        Lesson.step("connect() to a port nothing holds, then to our listener with its queue full (timeout 200 ms)");
         var closed = new InetSocketAddress(loopback, freePort(loopback));
         for (var to : List.of(closed, server)) {
             IO.println("  connect(" + to + ") " + describe(dial(to, Duration.ofMillis(200))));
         }
         // end::outcomes[]
 
-        step("A non-blocking connect(): it returns at once, the socket waits in SYN_SENT");
+        Lesson.step("A non-blocking connect(): it returns at once, the socket waits in SYN_SENT");
         // tag::nonblocking[]
         var waiting = SocketChannel.open();
         waiting.configureBlocking(false);
@@ -80,7 +81,7 @@ void main() throws Exception {
         waiting.register(selector, SelectionKey.OP_CONNECT);      // poll(fd, POLLOUT)
         IO.println("  connect() returned " + done + " after " + msSince(start) + " ms");
         if (linux) {
-            IO.println(table(port));
+            Lesson.table(port);
             long synRecv = ProcNetTcp.onPort(port).stream().filter(e -> e.state() == ProcNetTcp.State.SYN_RECV).count();
             IO.println("  SYN_RECV rows on the server's side: %d (the queue is full: Linux dropped the SYN)".formatted(synRecv));
         }
@@ -92,9 +93,9 @@ void main() throws Exception {
         IO.println("  accept() made room; select -> %d ready at %d ms, finishConnect() -> %s"
                 .formatted(ready, msSince(start), waiting.finishConnect()));
         // end::nonblocking[]
-        if (linux) IO.println(table(port));
+        Lesson.table(port);
 
-        step("Connect timeout vs read timeout: connected in an instant, yet a read can still time out");
+        Lesson.step("Connect timeout vs read timeout: connected in an instant, yet a read can still time out");
         // tag::read-timeout[]
         first.socket().setSoTimeout(100);                         // SO_TIMEOUT bounds read(), not connect()
         try {
@@ -109,7 +110,7 @@ void main() throws Exception {
 
     try (var v4only = new ServerSocket(0, 50, loopback)) {        // listens on 127.0.0.1, not on ::1
         int port = v4only.getLocalPort();
-        step("One name, several addresses: try ::1, then 127.0.0.1, one after the other (the sequential fallback; "
+        Lesson.step("One name, several addresses: try ::1, then 127.0.0.1, one after the other (the sequential fallback; "
                 + "Happy Eyeballs, RFC 8305, would race them)");
         // tag::several[]
         for (var address : List.of(InetAddress.ofLiteral("::1"), loopback)) {
@@ -137,10 +138,6 @@ String describe(Dial dial) {
 // end::describe[]
 
 /// Rows of the TCP table on either end of `port`: the listener, the connections it queued, and their clients.
-String table(int port) {
-    return ProcNetTcp.show(ProcNetTcp.snapshot().stream()
-            .filter(e -> e.local().getPort() == port || e.remote().getPort() == port).toList());
-}
 
 int freePort(InetAddress address) throws IOException {
     try (var probe = new ServerSocket(0, 1, address)) {
@@ -150,10 +147,4 @@ int freePort(InetAddress address) throws IOException {
 
 long msSince(long start) {
     return (System.nanoTime() - start) / 1_000_000;
-}
-
-int steps = 0;
-
-void step(String what) {
-    IO.println("\n" + (++steps) + ". " + what);
 }

@@ -1,5 +1,6 @@
 ///usr/bin/env jbang "$0" "$@" ; exit $?
 //JAVA 25+
+//SOURCES ../bench/Lesson.java
 //SOURCES ../bench/ProcNetTcp.java
 //SOURCES ../bench/FragmentingRelay.java
 
@@ -14,21 +15,21 @@ void main() throws Exception {
         IO.println("This lesson reads /proc/net/tcp, which only Linux has; the sockets below still do their work.");
     }
     try (var listener = ServerSocketChannel.open().bind(ANY_LOOPBACK_PORT)) {
-        step("write() 1 MiB once; the receiver read()s with a 64 KiB buffer — directly, then through a relay that re-sends 1,000-byte pieces");
+        Lesson.step("write() 1 MiB once; the receiver read()s with a 64 KiB buffer — directly, then through a relay that re-sends 1,000-byte pieces");
         IO.println("  direct:        " + oneWriteManyReads(listener, listener.getLocalAddress()));
         try (var relay = new FragmentingRelay(listener.getLocalAddress(), 1_000)) {
             IO.println("  through relay: " + oneWriteManyReads(listener, relay.address()));
         }
 
-        step("Non-blocking write() to a peer that never reads: how much goes in before write() returns 0?");
+        Lesson.step("Non-blocking write() to a peer that never reads: how much goes in before write() returns 0?");
         fillBuffers(listener, 0, linux);
         fillBuffers(listener, 64 * 1024, false);
     }
 
-    step("UDP: sendto() 100, 1 and 5,000 bytes; recvfrom() three times");
+    Lesson.step("UDP: sendto() 100, 1 and 5,000 bytes; recvfrom() three times");
     datagrams();
 
-    step("write 10 B, write 100 B, read a 1-byte reply: 10 exchanges each way (Nagle on unless said)");
+    Lesson.step("write 10 B, write 100 B, read a 1-byte reply: 10 exchanges each way (Nagle on unless said)");
     for (var way : Way.values()) {
         IO.println("  %-44s median %7.3f ms".formatted(way.label, medianExchangeMillis(way)));
     }
@@ -169,9 +170,3 @@ double medianExchangeMillis(Way way) throws Exception {
     }
 }
 // end::nagle[]
-
-int steps = 0;
-
-void step(String what) {
-    IO.println("\n" + (++steps) + ". " + what);
-}

@@ -1,5 +1,6 @@
 ///usr/bin/env jbang "$0" "$@" ; exit $?
 //JAVA 25+
+//SOURCES ../bench/Lesson.java
 //SOURCES ../bench/ProcNetTcp.java
 //SOURCES ../bench/Descriptors.java
 
@@ -17,7 +18,7 @@ void main() throws Exception {
     }
     listener = new ServerSocket(0, 50, InetAddress.getLoopbackAddress());
 
-    step("Orderly close: the client calls close() first, so it is the active closer");
+    Lesson.step("Orderly close: the client calls close() first, so it is the active closer");
     // tag::orderly[]
     var orderly = pair();
     orderly.client().close();                                 // close(fd): FIN
@@ -27,7 +28,7 @@ void main() throws Exception {
     show(orderly, "TIME_WAIT", null);                         // on loopback LAST_ACK lasts one round trip
     // end::orderly[]
 
-    step("Half-close: the client sends a request, then shutdownOutput(): done sending, still reading");
+    Lesson.step("Half-close: the client sends a request, then shutdownOutput(): done sending, still reading");
     // tag::half-close[]
     var half = pair();
     half.client().getOutputStream().write("reverse me".getBytes());
@@ -43,7 +44,7 @@ void main() throws Exception {
     half.client().close();
     // end::half-close[]
 
-    step("Abortive close: SO_LINGER 0, then close(): RST instead of FIN");
+    Lesson.step("Abortive close: SO_LINGER 0, then close(): RST instead of FIN");
     // tag::abort[]
     var abortive = pair();
     abortive.client().setSoLinger(true, 0);
@@ -53,7 +54,7 @@ void main() throws Exception {
     // end::abort[]
     abortive.server().close();
 
-    step("Closing with 1000 bytes unread: RST instead of FIN, unless java.net.Socket sends a FIN first");
+    Lesson.step("Closing with 1000 bytes unread: RST instead of FIN, unless java.net.Socket sends a FIN first");
     // tag::unread[]
     var channel = SocketChannel.open(listener.getLocalSocketAddress());
     var reset = new Pair(channel.socket(), listener.accept(), channel.getLocalAddress(), channel.getRemoteAddress());
@@ -70,7 +71,7 @@ void main() throws Exception {
     reset.server().close();
     unread.server().close();
 
-    step("Writing to a peer that is gone: the server closed; the client writes 1 KiB, five times");
+    Lesson.step("Writing to a peer that is gone: the server closed; the client writes 1 KiB, five times");
     // tag::gone[]
     var gone = pair();
     gone.server().close();
@@ -84,7 +85,7 @@ void main() throws Exception {
     gone.client().close();
     // end::gone[]
 
-    step("A server that forgets to close: five clients come and go, and CLOSE_WAIT piles up");
+    Lesson.step("A server that forgets to close: five clients come and go, and CLOSE_WAIT piles up");
     // tag::leak[]
     int sockets = linux ? Descriptors.socketInodes().size() : 0;
     var forgotten = new ArrayList<Socket>();
@@ -170,10 +171,4 @@ String attempt(Callable<Object> call) {
     } catch (Exception e) {
         return e.toString();
     }
-}
-
-int steps = 0;
-
-void step(String what) {
-    IO.println("\n" + (++steps) + ". " + what);
 }
