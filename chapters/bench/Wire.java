@@ -763,10 +763,13 @@ public final class Wire implements AutoCloseable {
             Segment s = seen.segment();
             boolean toServer = s.to().getPort() == port;
             String me = s.from().getPort() + ">" + s.to().getPort(), peer = s.to().getPort() + ">" + s.from().getPort();
-            if (s.is(SYN) || !isn.containsKey(me)) {
-                isn.putIfAbsent(me, s.seq());       // no SYN seen: count from the first segment, as tcpdump does
-                if (s.is(SYN)) {
-                    isn.put(me, s.seq());
+            if (s.is(SYN)) {
+                isn.put(me, s.seq());
+            } else {
+                // joined mid-connection (no SYN seen): count as if the ISN came just before the first number seen
+                isn.putIfAbsent(me, (s.seq() - 1) & 0xFFFF_FFFFL);
+                if (s.is(ACK)) {
+                    isn.putIfAbsent(peer, (s.ack() - 1) & 0xFFFF_FFFFL);
                 }
             }
             var text = new StringBuilder(s.kind()).append(" [").append(s.flagText()).append("]");
