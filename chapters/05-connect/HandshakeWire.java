@@ -33,7 +33,7 @@ void main() throws Exception {
             ladder.server("read() -> " + got.length + " bytes");
             // end::handshake[]
             ladder.print();
-            IO.println("""
+            if (wire.live()) IO.println("""
                       Each side chose its own ISN (initial sequence number) and the numbers above count from it, as
                       tcpdump does. The SYN used up sequence number 0, so the first data byte is number 1 and the
                       ACK of the SYN says "ack 1": next I expect byte 1.""");

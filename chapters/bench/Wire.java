@@ -130,6 +130,10 @@ public final class Wire implements AutoCloseable {
 
     /// Sets a sysctl of this namespace (`net.ipv4.tcp_rfc1337` → `/proc/sys/net/ipv4/tcp_rfc1337`); says what it did.
     public static String sysctl(String name, String value) {
+        if (System.getenv(INSIDE) == null) {
+            // outside a namespace of our own this would change the whole machine
+            return "%s not set: not inside the wire's own namespace".formatted(name);
+        }
         Path file = Path.of("/proc/sys", name.split("\\."));
         try {
             String was = Files.readString(file).strip();
