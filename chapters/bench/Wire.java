@@ -727,15 +727,17 @@ public final class Wire implements AutoCloseable {
             if (!ProcNetTcp.available()) {
                 return this;
             }
-            var rows = ProcNetTcp.onPort(port);
-            var clients = ProcNetTcp.snapshot().stream().filter(e -> e.remote().getPort() == port).toList();
+            Instant at = Instant.now();            // when the table was read, not when reading it ended
+            var table = ProcNetTcp.snapshot();      // one read, so both ends are seen at the same moment
+            var rows = table.stream().filter(e -> e.local().getPort() == port).toList();
+            var clients = table.stream().filter(e -> e.remote().getPort() == port).toList();
             String left = clients.isEmpty() ? "(no row)" : String.join(" ", clients.stream()
                     .map(e -> (clients.size() > 1 ? ":" + e.local().getPort() + " " : "") + e.state()).toList());
             String right = rows.isEmpty() ? "(no row)" : String.join(" ", rows.stream()
                     .map(e -> e.state() + (rows.size() > 1 && e.remote().getPort() != 0 ? " :" + e.remote().getPort() : "")).toList());
             left = "[" + left + "]";
             right = "[" + right + "]";
-            lines.add(new Line(Instant.now(), left + " ".repeat(Math.max(2, WIDTH - left.length() - right.length())) + right));
+            lines.add(new Line(at, left + " ".repeat(Math.max(2, WIDTH - left.length() - right.length())) + right));
             return this;
         }
 
