@@ -41,8 +41,8 @@ import static java.lang.foreign.ValueLayout.JAVA_SHORT;
 ///
 /// One decoded frame, as the tap sees it on `lo` (a 14-byte Ethernet header of zeros, then IPv4, then TCP):
 /// ```
-/// 000000000000 000000000000 0800 | 4500 003c ... 06 ... 7f000001 7f000001 | a1f2 9c6b 3b9aca00 00000000 a002 ffd7 ...
-///                                  IPv4, TCP (06), 127.0.0.1 → 127.0.0.1     port 41458 → 40043, seq 1000000000, SYN
+/// 000000000000 000000000000 0800 | 4500 003c ... 06 ... 7f000001 7f000001 | dafa 9a0d 02fcf1c5 00000000 a002 ffd7 ...
+///                                  IPv4, TCP (06), 127.0.0.1 → 127.0.0.1     port 56058 → 39437, seq 50131397, SYN
 /// ```
 public final class Wire implements AutoCloseable {
 
@@ -624,7 +624,8 @@ public final class Wire implements AutoCloseable {
         return f;
     }
 
-    /// True when the IPv4 header and TCP checksums of an encoded or captured IPv4 frame are right.
+    /// True when the IPv4 header and TCP checksums of an encoded IPv4 frame are right. (Frames captured on `lo`
+    /// often carry only part of their TCP checksum: on loopback the kernel leaves it unfinished.)
     static boolean checksumsHold(byte[] f) {
         int ip = 14, headerLength = (f[ip] & 0x0F) * 4, total = u16(f, ip + 2);
         return checksum(f, ip, headerLength, 0) == 0
