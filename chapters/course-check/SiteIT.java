@@ -8,39 +8,55 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Base64;
+import java.util.Comparator;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.TreeMap;
 import java.util.TreeSet;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
 
+import com.deque.html.axecore.args.AxeRunOnlyOptions;
+import com.deque.html.axecore.args.AxeRunOptions;
+import com.deque.html.axecore.results.CheckedNode;
+import com.deque.html.axecore.results.Results;
+import com.deque.html.axecore.results.Rule;
+import com.deque.html.axecore.selenium.AxeBuilder;
+
 import org.jsoup.Jsoup;
 import org.jsoup.nodes.Document;
 import org.jsoup.nodes.Element;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.DisplayName;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+import org.openqa.selenium.Keys;
 import org.openqa.selenium.chrome.ChromeDriver;
 import org.openqa.selenium.chrome.ChromeDriverService;
 import org.openqa.selenium.chrome.ChromeOptions;
+import org.openqa.selenium.interactions.Actions;
 import org.openqa.selenium.json.Json;
 import org.openqa.selenium.logging.LogEntry;
 import org.openqa.selenium.logging.LogType;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.InstanceOfAssertFactories.LIST;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /// The course site checks itself (run by `./mvnw verify -Psolutions` once the site is rendered into target/site):
 /// every link and image resolves inside the site, nothing is loaded from another host, no chapter page shows
-/// solution code, every chapter is on the start page with its boxes and neighbours, and every page loads in a
-/// real browser (headless Chromium, network blocked) without a failed resource or a console error.
+/// solution code, every chapter is on the start page with its boxes and neighbours, every page loads in a
+/// real browser (headless Chromium, network blocked) without a failed resource or a console error, every page
+/// passes axe-core's WCAG 2.1 A and AA rules, every diagram says what it shows, and a chapter page works with the
+/// keyboard alone.
+@Tag("course") // the course's own check, never a graded test (GradeRun leaves it out when it grades a tree)
 @Timeout(value = 3, unit = TimeUnit.MINUTES)
 @DisplayName("The course site")
 class SiteIT {
@@ -48,6 +64,16 @@ class SiteIT {
     private static final Path ROOT = Path.of("").toAbsolutePath();
     private static final Path SITE = ROOT.resolve("target/site");
     private static final Path SHOTS = ROOT.resolve("target/site-shots");
+    private static final Path A11Y = ROOT.resolve("target/site-a11y.json");
+    // axe-core's rules for WCAG 2.0 and 2.1, levels A and AA, and its best practices (landmarks, one h1, ...)
+    private static final List<String> AXE_TAGS = List.of("wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "best-practice");
+    private static final Set<String> SERIOUS = Set.of("serious", "critical");
+    // rules that judge what every page shares (workbook.rb, workbook.css): any violation of these is the template's
+    private static final Set<String> TEMPLATE_RULES = Set.of("landmark-one-main", "region", "bypass", "skip-link",
+            "landmark-unique", "landmark-no-duplicate-main", "landmark-main-is-top-level", "landmark-complementary-is-top-level",
+            "landmark-banner-is-top-level", "landmark-contentinfo-is-top-level", "page-has-heading-one", "document-title",
+            "html-has-lang", "meta-viewport", "scrollable-region-focusable", "color-contrast", "link-in-text-block",
+            "aria-allowed-role", "aria-prohibited-attr", "nested-interactive", "tabindex");
     private static final Path CHROMIUM = Path.of(System.getProperty("site.chromium", "/usr/bin/chromium"));
     private static final Path CHROMEDRIVER = Path.of(System.getProperty("site.chromedriver", "/usr/bin/chromedriver"));
     private static final Pattern SCHEME = Pattern.compile("^[a-zA-Z][a-zA-Z0-9+.-]*:");
@@ -172,35 +198,11 @@ class SiteIT {
     @Test
     @DisplayName("every page loads in headless Chromium with the network blocked: no failed resource, no console error")
     void everyPageLoadsInChromium() throws IOException {
-        String absent = "Chromium is not installed (" + CHROMIUM + ", " + CHROMEDRIVER + "): the browser check needs "
-                + "Debian's packages chromium and chromium-driver (.ci/run installs them)";
-        if (!Files.isExecutable(CHROMIUM) || !Files.isExecutable(CHROMEDRIVER)) {
-            System.out.println("[site] browser check skipped: " + absent);
-        }
-        assumeTrue(Files.isExecutable(CHROMIUM) && Files.isExecutable(CHROMEDRIVER), absent);
+        assumeChromium("browser check");
         long t0 = System.nanoTime();
-        Path profile = Files.createTempDirectory("site-chromium-");
-        var options = new ChromeOptions();
-        options.setBinary(CHROMIUM.toFile());
-        options.addArguments("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                "--no-default-browser-check", "--disable-background-networking", "--disable-component-update",
-                "--disable-sync", "--disable-extensions", "--disable-default-apps", "--hide-scrollbars",
-                // names resolve to nothing: even a request that slipped past the block below could not leave
-                "--host-resolver-rules=MAP * ~NOTFOUND", "--user-data-dir=" + profile, "--window-size=1280,900");
-        options.setCapability("goog:loggingPrefs", Map.of(LogType.BROWSER, "ALL", LogType.PERFORMANCE, "ALL"));
-        var service = new ChromeDriverService.Builder().usingDriverExecutable(CHROMEDRIVER.toFile())
-                .usingAnyFreePort().withSilent(true).build();
         var problems = new ArrayList<String>();
-        var driver = new ChromeDriver(service, options);
-        try {
-            driver.manage().timeouts().pageLoadTimeout(Duration.ofSeconds(30));
-            driver.executeCdpCommand("Network.enable", Map.of());
-            driver.executeCdpCommand("Network.setBlockedURLs", Map.of("urls",
-                    List.of("http://*", "https://*", "ws://*", "wss://*", "ftp://*")));
-            // what the browser did before the first page (its new-tab page) is not the site's doing
-            driver.get("about:blank");
-            driver.manage().logs().get(LogType.PERFORMANCE);
-            driver.manage().logs().get(LogType.BROWSER);
+        try (var chromium = Chromium.start()) {
+            ChromeDriver driver = chromium.driver();
             for (Path page : pages) {
                 driver.get(page.toUri().toString());
                 Object broken = driver.executeScript("return Array.from(document.images)"
@@ -230,11 +232,275 @@ class SiteIT {
                 screenshot(driver, shot.getValue(), 390, 2, true, SHOTS.resolve(shot.getKey() + "-phone.png"));
             }
             report("screenshots", shots.size() * 2 + " in " + ROOT.relativize(SHOTS), loaded);
-        } finally {
+        }
+        assertThat(problems).as("pages of target/site in headless Chromium (network blocked)").isEmpty();
+    }
+
+    @Test
+    @DisplayName("every page passes axe-core in Chromium: no serious or critical WCAG 2.1 A/AA violation, none of the page template's")
+    @Timeout(value = 10, unit = TimeUnit.MINUTES) // axe-core checks every element of 60-odd pages
+    @SuppressWarnings("deprecation") // legacy mode: one axe.run per page (the pages have no frames to combine)
+    void everyPagePassesAxe() throws IOException {
+        assumeChromium("accessibility check");
+        long t0 = System.nanoTime();
+        var took = new TreeMap<Long, String>(Comparator.reverseOrder());
+        var problems = new ArrayList<String>();
+        var others = new ArrayList<String>();
+        var results = new LinkedHashMap<String, Object>();
+        String engine = "";
+        try (var chromium = Chromium.start()) {
+            ChromeDriver driver = chromium.driver();
+            var options = new AxeRunOptions();
+            var only = new AxeRunOnlyOptions();
+            only.setType("tag");
+            only.setValues(AXE_TAGS);
+            options.setRunOnly(only);
+            // what passed is kept by rule, not element by element: listing every passing node costs minutes
+            options.setResultTypes(List.of("violations", "incomplete"));
+            for (Path page : pages) {
+                long p0 = System.nanoTime();
+                driver.get(page.toUri().toString());
+                Results axe = new AxeBuilder().withOptions(options).setLegacyMode(true).analyze(driver);
+                took.put(System.nanoTime() - p0, label(page));
+                if (axe.isErrored()) {
+                    problems.add(label(page) + ": axe-core could not check the page: " + axe.getErrorMessage());
+                    continue;
+                }
+                if (axe.getTestEngine() != null) {
+                    engine = axe.getTestEngine().getName() + " " + axe.getTestEngine().getVersion();
+                }
+                results.put(label(page), Map.of(
+                        "violations", axe.getViolations().stream().map(SiteIT::ruleReport).toList(),
+                        "incomplete", axe.getIncomplete().stream().map(SiteIT::ruleReport).toList(),
+                        "passes", axe.getPasses().stream().map(Rule::getId).toList(),
+                        "inapplicable", axe.getInapplicable().stream().map(Rule::getId).toList()));
+                for (Rule rule : axe.getViolations()) {
+                    boolean blocking = SERIOUS.contains(String.valueOf(rule.getImpact()))
+                            || TEMPLATE_RULES.contains(rule.getId());
+                    for (CheckedNode node : rule.getNodes()) {
+                        (blocking ? problems : others).add("%s: %s (%s: %s) at %s: %s".formatted(label(page),
+                                rule.getId(), rule.getImpact(), rule.getHelp(), node.getTarget(), shorten(node.getHtml())));
+                    }
+                }
+            }
+        }
+        var report = new LinkedHashMap<String, Object>();
+        report.put("engine", engine);
+        report.put("tags", AXE_TAGS);
+        report.put("pages", results);
+        Files.writeString(A11Y, new Json().toJson(report));
+        report("accessibility check", "%d pages, %d violations to fix, %d others (%s)".formatted(results.size(),
+                problems.size(), others.size(), ROOT.relativize(A11Y)), t0);
+        others.forEach(o -> System.out.println("[site] axe, minor or moderate, in a page's text: " + o));
+        // the slowest pages, for whoever keeps the course check fast
+        took.entrySet().stream().limit(3).forEach(e -> System.out.printf("[site] axe: %.1f s for %s%n", e.getKey() / 1e9, e.getValue()));
+        // a broken template breaks every page: the first hundred say what, the file says where else
+        List<String> shown = problems.size() <= 100 ? problems : Stream.concat(problems.stream().limit(100),
+                Stream.of("... and %d more".formatted(problems.size() - 100))).toList();
+        assertThat(shown).as("axe-core violations in target/site that are serious or critical, or the page template's "
+                + "(rule, impact, element, page; all results in %s)", ROOT.relativize(A11Y)).isEmpty();
+    }
+
+    @Test
+    @DisplayName("every diagram has a text alternative: a sentence on its <img>, a title and a description in its SVG")
+    void everyDiagramSaysWhatItShows() throws IOException {
+        var problems = new ArrayList<String>();
+        int diagrams = 0;
+        for (Path page : pages) {
+            for (Element img : parse(page).select("img[src$=.svg]")) {
+                diagrams++;
+                String src = img.attr("src"), alt = img.attr("alt").strip();
+                String name = src.substring(src.lastIndexOf('/') + 1).replaceFirst("\\.svg$", "").replaceAll("[_-]", " ");
+                if (alt.isEmpty() || alt.equals(name) || alt.split("\\s+").length < 8) {
+                    problems.add(label(page) + ": <img src=\"" + src + "\"> has alt=\"" + alt + "\": say what the diagram "
+                            + "shows, in a sentence or two (alt=\"...\" on its block)");
+                }
+                Path svg = page.getParent().resolve(src).normalize();
+                String text = Files.isRegularFile(svg) ? Files.readString(svg) : "";
+                Matcher head = Pattern.compile("<svg\\b[^>]*>\\s*<title\\b[^>]*>([^<]+)</title>\\s*<desc\\b[^>]*>([^<]+)</desc>")
+                        .matcher(text);
+                if (!head.find()) {
+                    problems.add(label(svg) + ": no <title> and <desc> as the first children of <svg> (workbook.rb adds "
+                            + "them from the block's section title and alt)");
+                }
+            }
+        }
+        assertThat(diagrams).as("diagrams (SVG images) on the site's pages").isPositive();
+        assertThat(problems).as("diagrams without a text alternative").isEmpty();
+    }
+
+    @Test
+    @DisplayName("with the keyboard alone, a chapter page tabs through the skip link, the navigation, every link and every "
+            + "scrolling listing in order, each with a visible focus ring")
+    void aChapterPageWorksWithTheKeyboard() throws IOException {
+        assumeChromium("keyboard check");
+        Path chapter = chapterFolders().getFirst();
+        Path page = SITE.resolve("chapters").resolve(chapter.getFileName()).resolve("README.html");
+        long t0 = System.nanoTime();
+        Files.createDirectories(SHOTS);
+        try (var chromium = Chromium.start()) {
+            ChromeDriver driver = chromium.driver();
+            driver.get(page.toUri().toString());
+            driver.executeScript(KEYBOARD_JS);
+            @SuppressWarnings("unchecked")
+            List<String> expected = (List<String>) driver.executeScript("return workbookTabStops()");
+            assertThat(expected).as("elements of %s that take the focus", label(page)).isNotEmpty();
+            assertThat(expected.getFirst()).as("the first tab stop of %s (a skip link to the text)", label(page))
+                    .startsWith("a.skip-link");
+            assertThat(expected).as("tab stops of %s", label(page))
+                    .anyMatch(stop -> stop.startsWith("nav.sitebar a"))
+                    .anyMatch(stop -> stop.startsWith("pre[Code listing"));
+            for (int width : List.of(1280, 390)) {
+                driver.executeCdpCommand("Emulation.setDeviceMetricsOverride", Map.of("width", width, "height", 900,
+                        "deviceScaleFactor", 1, "mobile", width < 500));
+                assertThat(driver.executeScript("return workbookUnreachableScrollers()"))
+                        .as("elements of %s that scroll at %d px wide but cannot take the focus (a keyboard could not "
+                                + "scroll them)", label(page), width)
+                        .asInstanceOf(LIST).isEmpty();
+            }
+            driver.executeCdpCommand("Emulation.clearDeviceMetricsOverride", Map.of());
+            driver.get(page.toUri().toString());
+            driver.executeScript(KEYBOARD_JS);
+
+            var reached = new ArrayList<String>();
+            var noRing = new ArrayList<String>();
+            var shots = new LinkedHashMap<String, String>(Map.of("a.skip-link", "keyboard-skip-link.png",
+                    "nav.sitebar a", "keyboard-navigation.png", "pre[Code listing", "keyboard-code-listing.png"));
+            for (int i = 0; i < expected.size(); i++) {
+                new Actions(driver).sendKeys(Keys.TAB).perform();
+                @SuppressWarnings("unchecked")
+                Map<String, Object> focused = (Map<String, Object>) driver.executeScript("return workbookFocused()");
+                String stop = String.valueOf(focused.get("name"));
+                reached.add(stop);
+                if (!Boolean.TRUE.equals(focused.get("ring"))) {
+                    noRing.add(stop + " (" + focused.get("outline") + ")");
+                }
+                if (!Boolean.TRUE.equals(focused.get("onScreen"))) {
+                    noRing.add(stop + " is focused but not on the screen");
+                }
+                for (var shot : List.copyOf(shots.entrySet())) {
+                    if (stop.startsWith(shot.getKey())) {
+                        Map<String, Object> png = driver.executeCdpCommand("Page.captureScreenshot", Map.of("format", "png"));
+                        Files.write(SHOTS.resolve(shot.getValue()), Base64.getDecoder().decode((String) png.get("data")));
+                        shots.remove(shot.getKey());
+                    }
+                }
+            }
+            assertThat(reached).as("what Tab reaches on %s, press by press (expected: every link and listing, in the "
+                    + "order of the page)", label(page)).containsExactlyElementsOf(expected);
+            assertThat(noRing).as("focused elements of %s without a visible focus ring (an outline of 2 px or more)",
+                    label(page)).isEmpty();
+
+            // The skip link leads past the course bar and the contents: the next Tab is inside the text.
+            driver.get(page.toUri().toString());
+            driver.executeScript(KEYBOARD_JS);
+            new Actions(driver).sendKeys(Keys.TAB).sendKeys(Keys.ENTER).sendKeys(Keys.TAB).perform();
+            @SuppressWarnings("unchecked")
+            Map<String, Object> afterSkip = (Map<String, Object>) driver.executeScript("return workbookFocused()");
+            assertThat(afterSkip.get("inText")).as("after Tab, Enter on the skip link and Tab, the focus is on %s: "
+                    + "it should be inside the text (#content)", afterSkip.get("name")).isEqualTo(true);
+        }
+        report("keyboard check", label(page) + ", screenshots in " + ROOT.relativize(SHOTS), t0);
+    }
+
+    /// Helpers run in the page: its tab stops in document order, what scrolls without being reachable, and what
+    /// has the focus now (with its outline). An element is named by its place and its text, e.g. `nav.sitebar a[Setup]`.
+    private static final String KEYBOARD_JS = """
+            const FOCUSABLE = 'a[href], [tabindex], button, input, select, textarea, summary';
+            const visible = el => el.getClientRects().length > 0 && getComputedStyle(el).visibility !== 'hidden';
+            const name = el => {
+              if (!el || el === document.body) return 'body';
+              const where = el.closest('nav.sitebar') ? 'nav.sitebar ' : el.closest('#toc') ? 'nav#toc '
+                  : el.closest('.pager') ? 'nav.pager ' : '';
+              const what = el.tagName.toLowerCase() + (el.classList.contains('skip-link') ? '.skip-link' : '');
+              const text = (el.getAttribute('aria-label') || el.textContent || '').trim().replace(/\\s+/g, ' ').slice(0, 40);
+              const href = el.getAttribute('href') ? ' -> ' + el.getAttribute('href') : '';
+              return where + what + '[' + text + ']' + href;
+            };
+            window.workbookTabStops = () => Array.from(document.querySelectorAll(FOCUSABLE))
+                .filter(el => el.tabIndex >= 0 && !el.disabled && visible(el)).map(name);
+            window.workbookUnreachableScrollers = () => Array.from(document.querySelectorAll('body *')).filter(el => {
+              const cs = getComputedStyle(el);
+              const sideways = /auto|scroll/.test(cs.overflowX) && el.scrollWidth > el.clientWidth + 1;
+              const down = /auto|scroll/.test(cs.overflowY) && el.scrollHeight > el.clientHeight + 1;
+              return (sideways || down) && visible(el) && el.tabIndex < 0 && !el.querySelector(FOCUSABLE);
+            }).map(name);
+            window.workbookFocused = () => {
+              const el = document.activeElement, cs = getComputedStyle(el), r = el.getBoundingClientRect();
+              const ring = cs.outlineStyle !== 'none' && parseFloat(cs.outlineWidth) >= 2
+                  && !/rgba\\(0, 0, 0, 0\\)|transparent/.test(cs.outlineColor);
+              const onScreen = r.width > 0 && r.height > 0 && r.bottom > 0 && r.right > 0
+                  && r.top < innerHeight && r.left < innerWidth;
+              return {name: name(el), ring: ring, onScreen: onScreen, inText: !!el.closest('#content'),
+                      outline: cs.outlineStyle + ' ' + cs.outlineWidth + ' ' + cs.outlineColor};
+            };
+            """;
+
+    /// One rule's violations (or incomplete checks) on a page, as site-a11y.json keeps them.
+    private static Map<String, Object> ruleReport(Rule rule) {
+        var report = new LinkedHashMap<String, Object>();
+        report.put("id", rule.getId());
+        report.put("impact", String.valueOf(rule.getImpact()));
+        report.put("help", rule.getHelp());
+        report.put("helpUrl", rule.getHelpUrl());
+        report.put("tags", rule.getTags());
+        report.put("nodes", rule.getNodes().stream().map(n -> Map.of("target", String.valueOf(n.getTarget()),
+                "html", String.valueOf(n.getHtml()), "failureSummary", String.valueOf(n.getFailureSummary()))).toList());
+        return report;
+    }
+
+    private static String shorten(String html) {
+        String one = String.valueOf(html).replaceAll("\\s+", " ");
+        return one.length() <= 160 ? one : one.substring(0, 157) + "...";
+    }
+
+    private static void assumeChromium(String check) {
+        String absent = "Chromium is not installed (" + CHROMIUM + ", " + CHROMEDRIVER + "): the " + check + " needs "
+                + "Debian's packages chromium and chromium-driver (.ci/run installs them)";
+        if (!Files.isExecutable(CHROMIUM) || !Files.isExecutable(CHROMEDRIVER)) {
+            System.out.println("[site] " + check + " skipped: " + absent);
+        }
+        assumeTrue(Files.isExecutable(CHROMIUM) && Files.isExecutable(CHROMEDRIVER), absent);
+    }
+
+    /// Headless Chromium at 1280 x 900 with every network request blocked (pages are opened from disk).
+    record Chromium(ChromeDriver driver, Path profile) implements AutoCloseable {
+        static Chromium start() throws IOException {
+            Path profile = Files.createTempDirectory("site-chromium-");
+            var options = new ChromeOptions();
+            options.setBinary(CHROMIUM.toFile());
+            options.addArguments("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                    "--no-default-browser-check", "--disable-background-networking", "--disable-component-update",
+                    "--disable-sync", "--disable-extensions", "--disable-default-apps", "--hide-scrollbars",
+                    // names resolve to nothing: even a request that slipped past the block below could not leave
+                    "--host-resolver-rules=MAP * ~NOTFOUND", "--user-data-dir=" + profile, "--window-size=1280,900");
+            options.setCapability("goog:loggingPrefs", Map.of(LogType.BROWSER, "ALL", LogType.PERFORMANCE, "ALL"));
+            var service = new ChromeDriverService.Builder().usingDriverExecutable(CHROMEDRIVER.toFile())
+                    .usingAnyFreePort().withSilent(true).build();
+            var driver = new ChromeDriver(service, options);
+            try {
+                driver.manage().timeouts().pageLoadTimeout(Duration.ofSeconds(30));
+                driver.manage().timeouts().scriptTimeout(Duration.ofSeconds(60));
+                driver.executeCdpCommand("Network.enable", Map.of());
+                driver.executeCdpCommand("Network.setBlockedURLs", Map.of("urls",
+                        List.of("http://*", "https://*", "ws://*", "wss://*", "ftp://*")));
+                // what the browser did before the first page (its new-tab page) is not the site's doing
+                driver.get("about:blank");
+                driver.manage().logs().get(LogType.PERFORMANCE);
+                driver.manage().logs().get(LogType.BROWSER);
+            } catch (RuntimeException e) {
+                driver.quit();
+                deleteTree(profile);
+                throw e;
+            }
+            return new Chromium(driver, profile);
+        }
+
+        @Override
+        public void close() {
             driver.quit();
             deleteTree(profile);
         }
-        assertThat(problems).as("pages of target/site in headless Chromium (network blocked)").isEmpty();
     }
 
     /// A full-page screenshot at the given CSS width (phone: mobile viewport rules, as a phone applies them).
@@ -405,7 +671,7 @@ class SiteIT {
 
     private static void deleteTree(Path dir) {
         try (Stream<Path> files = Files.walk(dir)) {
-            files.sorted(java.util.Comparator.reverseOrder()).map(Path::toFile).forEach(File::delete);
+            files.sorted(Comparator.reverseOrder()).map(Path::toFile).forEach(File::delete);
         } catch (IOException | UncheckedIOException ignored) {
             // a temporary profile left behind is no verdict on the site
         }

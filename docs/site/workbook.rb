@@ -8,12 +8,17 @@
 #   solutions/NN-name/** (known-bad/ too) -> solutions/NN-name/index.html, the chapter's solution page
 #   any other file of the repository   -> <its path>.html, the file as a highlighted listing
 #   a folder                           -> its chapter page, or <folder>/index.html listing its files
-#   a chapter that does not exist yet  -> plain text marked "not published yet", not a broken link
+#   anything missing (a chapter not written yet too) -> a broken link, which the site check reports
 #
 # Chapter pages also get their "Run it" / "Grade it" / "Files" boxes, previous/next links, and, if the text
 # forgot it, a link to the solution page under a "try the exercise first" warning. Chapters are found by their
-# folders (chapters/NN-name/README.adoc) and lesson aliases in jbang-catalog.json, so a new chapter needs nothing
-# here; the start page (docs/index.adoc) has a line per chapter, which the site check asks for.
+# folders (chapters/NN-name/README.adoc) and lesson aliases in jbang-catalog.json, and a chapter names its
+# diagrams in its own header (`:workbook-diagrams: queues, handshake`, anchors of docs/diagrams.adoc), so a new
+# chapter needs nothing here; the start page (docs/index.adoc) has a line per chapter, which the site check asks for.
+#
+# Every page is built for keyboards and screen readers (WCAG 2.1 AA, checked by axe in the site check): a skip
+# link, one main landmark, the contents as a navigation landmark, code listings that a keyboard can reach and
+# scroll, a highlighting palette with at least 4.5:1 contrast, and diagrams that say what they show.
 
 require 'asciidoctor'
 require 'asciidoctor/extensions'
@@ -21,19 +26,11 @@ require 'json'
 require 'pathname'
 require 'fileutils'
 require 'cgi'
+require 'rouge'
 
 module SocketWorkbook
-  CHAPTER_DIR = /\A\d\d-[a-z0-9-]+\z/
-  PENDING = :pending
-
-  # Diagrams of docs/diagrams.adoc that belong to a chapter, by the chapter's tag.
-  DIAGRAMS = {
-    'listen' => [['the two listen queues', 'queues']],
-    'accept' => [['the two listen queues', 'queues']],
-    'connect' => [['the three-way handshake', 'handshake']],
-    'close' => [['the four-way close', 'close'], ['the TCP state diagram', 'states']],
-    'time-wait' => [['the lost last ACK', 'lost-ack'], ['the TCP state diagram', 'states']]
-  }
+  # A chapter's folder name, "04-accept": the same in chapters/, exercises/ and solutions/.
+  CHAPTER_DIR = /\d\d-[a-z0-9-]+/
 
   Chapter = Struct.new :id, :number, :tag, :title, :lesson, :tests, :exercises, :alias_name
 
@@ -72,7 +69,7 @@ module SocketWorkbook
       (Dir.glob File.join(base, 'chapters', '*', 'README.adoc')).sort.filter_map do |readme|
         dir = File.dirname readme
         id = File.basename dir
-        next unless CHAPTER_DIR.match? id
+        next unless /\A#{CHAPTER_DIR}\z/.match? id
         title = (File.foreach(readme).find {|l| l.start_with? '= ' } || "= #{id}").sub(/\A= /, '').strip
         lesson = (Dir.glob File.join(dir, '*Lesson.java')).map {|f| File.basename f }.sort.first
         tests = (Dir.glob File.join(dir, '*Test.java')).map {|f| File.basename f }.sort
@@ -86,14 +83,8 @@ module SocketWorkbook
   end
 
   def chapter_of doc, path
-    return nil unless (m = %r{\A(?:chapters|exercises|solutions)/(\d\d-[a-z0-9-]+)(?:/|\z)}.match path.to_s)
+    return nil unless (m = %r{\A(?:chapters|exercises|solutions)/(#{CHAPTER_DIR})(?:/|\z)}.match path.to_s)
     chapters(doc).find {|c| c.id == m[1] }
-  end
-
-  # A link into a chapter's folders before the chapter exists: chapters/02-bind/... while there is no 02-bind.
-  def pending? doc, path
-    (m = %r{\A(?:chapters|exercises|solutions)/(\d\d-[a-z0-9-]+)(?:/|\z)}.match path) &&
-      !(File.directory? File.join(root(doc), 'chapters', m[1]))
   end
 
   def rel_link from_dir, to
@@ -104,28 +95,27 @@ module SocketWorkbook
     CGI.escapeHTML text.to_s
   end
 
-  # Where a link to `path` (a normalised repository path) goes on the site: [site path, fragment] or PENDING.
+  # Where a link to `path` (a normalised repository path) goes on the site: [site path, fragment]. A link to a
+  # page whose source does not exist goes to where that page would be: the link check reports it as missing.
   def target_for doc, path, fragment
     base = root doc
     abs = File.join base, path
     if path.end_with? '.html'
       adoc = path.sub(/\.html\z/, '.adoc')
       return [(adoc_page adoc), fragment] if File.file? File.join(base, adoc)
-      return PENDING if pending? doc, path
       return [path, fragment]
     end
-    return [(adoc_page path), fragment] if path.end_with?('.adoc') && (File.file? abs)
-    return PENDING if pending? doc, path
-    if (m = %r{\Asolutions/(\d\d-[a-z0-9-]+)/known-bad(?:/([^/]+))?}.match path)
+    return [(adoc_page path), fragment] if path.end_with? '.adoc'
+    if (m = %r{\Asolutions/(#{CHAPTER_DIR})/known-bad(?:/([^/]+))?}.match path)
       page = solution_page doc, m[1]
       return [page, m[2] ? %(known-bad-#{m[2].sub(/\.patch\z/, '')}) : 'known-bad']
     end
-    if (m = %r{\Asolutions/(\d\d-[a-z0-9-]+)(?:/(.+))?\z}.match path)
+    if (m = %r{\Asolutions/(#{CHAPTER_DIR})(?:/(.+))?\z}.match path)
       page = solution_page doc, m[1]
       return [page, (m[2] && (File.file? abs)) ? (file_anchor m[2]) : fragment]
     end
     if File.directory? abs
-      if (m = %r{\Achapters/(\d\d-[a-z0-9-]+)/?\z}.match path) && (File.file? File.join(abs, 'README.adoc'))
+      if (m = %r{\Achapters/(#{CHAPTER_DIR})/?\z}.match path) && (File.file? File.join(abs, 'README.adoc'))
         return [%(chapters/#{m[1]}/README.html), fragment]
       end
       return [(folder_page doc, path), fragment]
@@ -266,47 +256,123 @@ module SocketWorkbook
       return url if path.start_with? '..'
       path += '/' if raw.end_with?('/') && !path.end_with?('/')
       # an image, stylesheet or icon is used as it is: copied or made by the render at the same path
-      target = resource ? [path, fragment] : (target_for doc, path.chomp('/'), fragment)
-      return PENDING if target == PENDING
-      site_path, frag = target
+      site_path, frag = resource ? [path, fragment] : (target_for doc, path.chomp('/'), fragment)
       href = rel_link page_dir, site_path
       href += %(?#{query}) if query
       frag ? %(#{href}##{frag}) : href
     end
-    pending = []
-    html = html.gsub(%r{<a\b([^>]*?)\bhref="([^"]*)"([^>]*)>(.*?)</a>}m) do
-      before, url, after, text = $1, $2, $3, $4
-      href = resolve.call CGI.unescapeHTML(url)
-      if href == PENDING
-        pending << url[/\d\d-[a-z0-9-]+/]
-        %(<span class="pending" title="This chapter is not published yet">#{text}</span>)
-      else
-        %(<a#{before}href="#{esc href}"#{after}>#{text}</a>)
-      end
-    end
-    unless pending.empty?
-      Asciidoctor::LoggerManager.logger.info %(links to chapters not written yet, shown as text: #{pending.uniq.sort.join ', '})
+    html = html.gsub(%r{<a\b([^>]*?)\bhref="([^"]*)"([^>]*)>}) do
+      before, url, after = $1, $2, $3
+      %(<a#{before}href="#{esc resolve.call CGI.unescapeHTML(url)}"#{after}>)
     end
     html.gsub(/(<(?:img|link|script|source|iframe|object)\b[^>]*?\b(?:src|href|data)=")([^"]*)(")/) do
-      href = resolve.call CGI.unescapeHTML($2), true
-      href == PENDING ? %(#{$1}#{$2}#{$3}) : %(#{$1}#{esc href}#{$3})
+      before, url, after = $1, $2, $3
+      %(#{before}#{esc resolve.call CGI.unescapeHTML(url), true}#{after})
     end
+  end
+
+  # Landmarks and keyboard access for a rendered page: a skip link to the text, the course bar, then one main
+  # landmark holding the title, the contents (a navigation landmark) and the text. Every code listing and every
+  # table (which scroll sideways when they are wider than the screen) can take the focus, so that a keyboard can
+  # scroll it, and says what it is to a screen reader.
+  def accessible html
+    html = html.sub(/(<body\b[^>]*>)/) { %(#{$1}\n<a class="skip-link" href="#content">Skip to the text</a>) }
+    opening = html.include?('<div id="header">') ? '<div id="header">' : '<div id="content">'
+    html = html.sub(opening) { %(<main id="main">\n#{opening}) }
+    html = html.sub(%r{(\n</body>)}) { %(\n</main>#{$1}) }
+    html = html.sub('<div id="content">', '<div id="content" tabindex="-1">')
+    html = html.sub(/<div id="toc" class="([^"]*)">/) { %(<div id="toc" class="#{$1}" role="navigation" aria-labelledby="toctitle">) }
+    listing = 0
+    html = html.gsub(%r{(<div class="(?:listingblock|literalblock)\b[^"]*"[^>]*>\s*(?:<div class="title">(.*?)</div>\s*)?<div class="content">\s*)<pre\b}m) do
+      before, title = $1, $2 && strip_tags($2).strip # (strip_tags matches again: take the groups first)
+      listing += 1
+      label = title && !title.empty? ? %(Code listing #{listing}: #{title}) : %(Code listing #{listing})
+      %(#{before}<pre tabindex="0" role="region" aria-label="#{esc label}")
+    end
+    scrolling_tables html
+  end
+
+  # Wraps each table of the text in a region that scrolls sideways on a narrow screen (the table keeps its own
+  # semantics; a table inside a table cell goes with its outer one).
+  def scrolling_tables html
+    out, pos, count = +'', 0, 0
+    while (start = html.index('<table class="tableblock', pos))
+      depth, scan = 0, start
+      while (m = %r{<table\b|</table>}.match(html, scan))
+        depth += m[0] == '</table>' ? -1 : 1
+        scan = m.end(0)
+        break if depth == 0
+      end
+      break unless depth == 0 # not closed: leave the rest as it is
+      count += 1
+      caption = strip_tags(html[start...scan][%r{<caption\b[^>]*>(.*?)</caption>}m, 1]).strip
+      label = caption.empty? ? %(Table #{count}) : caption
+      out << html[pos...start] << %(<div class="table-scroll" tabindex="0" role="region" aria-label="#{esc label}">) <<
+        html[start...scan] << '</div>'
+      pos = scan
+    end
+    out << html[pos..]
+  end
+
+  # Diagrams drawn as SVG carry their text alternative inside the file too (a <title> and a <desc>), for whoever
+  # opens the picture on its own; the page's <img> carries it as alt. A diagram without an alt= of its own is an
+  # error: asciidoctor-diagram would name it after its file ("lost ack"), which tells a screen reader nothing.
+  def describe_diagrams doc
+    doc.find_by(context: :image) {|b| (b.attr 'target').to_s.end_with? '.svg' }.each do |image|
+      target = image.attr 'target'
+      alt = (image.attr 'alt').to_s
+      if alt.empty? || alt == (File.basename target, '.svg').tr('_-', ' ')
+        Asciidoctor::LoggerManager.logger.error %(the diagram #{target} needs a text alternative: add alt="what it shows, in a sentence or two" to its block)
+        next
+      end
+      section = image.parent
+      section = section.parent until section.nil? || section.context == :section || section.context == :document
+      title = image.title? ? image.title : (section && section.context == :section ? section.title : doc.doctitle)
+      # where asciidoctor-diagram wrote it: the images output folder, else beside the page's own output
+      out = (doc.attr 'imagesoutdir') || File.join(((doc.attr 'outdir') || doc.options[:to_dir] || site(doc)), (doc.attr 'imagesdir', ''))
+      svg = [File.join(out, target), File.join(site(doc), File.dirname(page_of doc), target)].find {|f| File.file? f }
+      next unless svg
+      text = File.read svg, mode: 'r:UTF-8'
+      described = text.sub(%r{(<svg\b[^>]*>)(?:<title id="diagram-title">.*?</title><desc id="diagram-desc">.*?</desc>)?}m) do
+        svg_tag = $1
+        %(#{svg_tag}<title id="diagram-title">#{esc strip_tags title}</title><desc id="diagram-desc">#{esc CGI.unescapeHTML(alt)}</desc>)
+      end
+      described = described.sub(/<svg\b(?![^>]*\brole=)/, '<svg role="img" aria-labelledby="diagram-title" aria-describedby="diagram-desc"')
+      File.write svg, described, mode: 'w:UTF-8' unless described == text
+    end
+  end
+
+  def strip_tags text
+    CGI.unescapeHTML text.to_s.gsub(/<[^>]+>/, '')
   end
 
   def chapter_doc doc
-    (m = %r{\Achapters/(\d\d-[a-z0-9-]+)/README\.adoc\z}.match source_of(doc).to_s) &&
+    (m = %r{\Achapters/(#{CHAPTER_DIR})/README\.adoc\z}.match source_of(doc).to_s) &&
       chapters(doc).find {|c| c.id == m[1] }
   end
 
+  # The diagrams a chapter names in its header (`:workbook-diagrams: queues, handshake`): [label, anchor] pairs,
+  # labelled with the titles of their sections in docs/diagrams.adoc.
+  def diagrams_of doc
+    names = (doc.attr 'workbook-diagrams', '').split(',').map(&:strip).reject(&:empty?)
+    return [] if names.empty?
+    titles = (@diagram_titles ||= {})[root doc] ||= begin
+      text = File.read File.join(root(doc), 'docs', 'diagrams.adoc'), mode: 'r:UTF-8' rescue ''
+      text.scan(/^\[\[([^\]]+)\]\]\s*\n==\s+(.+)$/).to_h
+    end
+    # an anchor that docs/diagrams.adoc lacks still gets its link: the link check reports the missing #fragment
+    names.map {|name| [(titles[name] || name).sub(/\AThe /, 'the '), name] }
+  end
+
   # "Run it", "Grade it" and "Files": links written as repository paths from the chapter folder, like the text's.
-  def chapter_boxes chapter
+  def chapter_boxes doc, chapter
     files = []
     files << %(<li><a href="#{esc chapter.lesson}">#{esc chapter.lesson}</a> — the lesson</li>) if chapter.lesson
     chapter.tests.each {|t| files << %(<li><a href="#{esc t}">#{esc t}</a> — graded tests</li>) }
     chapter.exercises.each do |e|
       files << %(<li><a href="../../#{esc e}"><code>#{esc e}</code></a> — your code</li>)
     end
-    diagrams = (DIAGRAMS[chapter.tag] || []).map do |(label, anchor)|
+    diagrams = (diagrams_of doc).map do |(label, anchor)|
       %(<a href="../../docs/diagrams.adoc##{anchor}">#{esc label}</a>)
     end
     see = diagrams.empty? ? '' : %(<p class="see">Diagrams: #{diagrams.join ', '}.</p>)
@@ -345,17 +411,42 @@ module SocketWorkbook
     <<~HTML
       <nav class="sitebar" aria-label="Course">
       #{link.call 'docs/index.adoc', '<strong>Socket Workbook</strong>'}
-      <span class="chapters" aria-label="Chapters">#{chapter_links.join}</span>
+      <span class="chapters" role="group" aria-label="Chapters">#{chapter_links.join}</span>
       <span class="more">#{link.call 'docs/setup.adoc', 'Setup'}#{link.call 'docs/grading.adoc', 'Grading'}#{link.call 'docs/diagrams.adoc', 'Diagrams'}#{link.call 'docs/glossary.adoc', 'Glossary'}</span>
       </nav>
     HTML
   end
 
+  # The code highlighting palette (rouge-style "workbook", set in pom.xml): GitHub's light colours, every one at
+  # least 4.5:1 against the listing background (#f6f8fa), as WCAG AA asks of text; the site check measures it.
+  class Palette < Rouge::CSSTheme
+    name 'workbook'
+
+    style Text,                                          fg: '#1f2328', bg: '#f6f8fa'
+    style Comment,                                       fg: '#59636e', italic: true
+    style Comment::Preproc,                              fg: '#cf222e'
+    style Keyword, Keyword::Declaration, Keyword::Type, Operator::Word, fg: '#cf222e'
+    style Keyword::Constant, Literal::Number, Literal::String::Escape, Name::Attribute, Name::Constant,
+          fg: '#0550ae'
+    style Literal::String,                               fg: '#0a3069'
+    style Literal::String::Regex, Name::Tag,             fg: '#116329'
+    style Name::Class, Name::Function, Name::Exception, Name::Entity, fg: '#6639ba'
+    style Name::Builtin, Name::Decorator, Name::Label, Name::Variable, fg: '#953800'
+    style Generic::Heading, Generic::Subheading,         fg: '#0550ae', bold: true
+    style Generic::Deleted, Error,                       fg: '#82071e', bg: '#ffebe9'
+    style Generic::Inserted,                             fg: '#116329', bg: '#dafbe1'
+    style Generic::Error, Generic::Traceback,            fg: '#82071e'
+    style Generic::Output, Generic::Prompt,              fg: '#59636e'
+    style Generic::Emph,                                 italic: true
+    style Generic::Strong,                               bold: true
+  end
+
   class Chrome < Asciidoctor::Extensions::TreeProcessor
     def process doc
+      SocketWorkbook.describe_diagrams doc
       return unless (chapter = SocketWorkbook.chapter_doc doc)
       at = doc.blocks[0]&.context == :preamble ? 1 : 0
-      doc.blocks.insert at, (create_pass_block doc, (SocketWorkbook.chapter_boxes chapter), {})
+      doc.blocks.insert at, (create_pass_block doc, (SocketWorkbook.chapter_boxes doc, chapter), {})
       unless doc.source.include? %(solutions/#{chapter.id})
         doc.blocks << (create_pass_block doc, <<~HTML, {})
           <div class="admonitionblock warning"><table><tr><td class="icon"><div class="title">Warning</div></td>
@@ -387,7 +478,7 @@ module SocketWorkbook
   class Links < Asciidoctor::Extensions::Postprocessor
     def process doc, output
       return output unless doc.basebackend? 'html'
-      html = SocketWorkbook.rewrite doc, output
+      html = SocketWorkbook.accessible SocketWorkbook.rewrite(doc, output)
       SocketWorkbook.make_linked_pages
       return html unless SocketWorkbook.source_of(doc) == 'docs/index.adoc' && !(doc.attr? 'workbook-page')
       # the start page lives at the site's root; docs/index.html (written by the plugin) forwards to it
@@ -395,8 +486,8 @@ module SocketWorkbook
       <<~HTML
         <!DOCTYPE html>
         <html lang="en"><head><meta charset="UTF-8"><meta http-equiv="refresh" content="0; url=../index.html">
-        <title>Socket Workbook</title></head>
-        <body><p><a href="../index.html">Socket Workbook: start here</a></p></body></html>
+        <meta name="viewport" content="width=device-width, initial-scale=1.0"><title>Socket Workbook</title></head>
+        <body><main><h1>Socket Workbook</h1><p><a href="../index.html">Start here</a></p></main></body></html>
       HTML
     end
   end
