@@ -1,6 +1,5 @@
 import java.io.DataInputStream;
 import java.io.IOException;
-import java.net.ConnectException;
 import java.net.InetSocketAddress;
 import java.net.ProtocolException;
 import java.net.Socket;
@@ -21,7 +20,6 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.assertj.core.api.Assertions.assertThatExceptionOfType;
 import static org.assertj.core.api.Assertions.assertThatIllegalArgumentException;
 import static org.awaitility.Awaitility.await;
 
@@ -164,8 +162,7 @@ class FrameServerTest {
             }
             assertThat(next).as("a connected client's read() after server.close()").isEqualTo(-1);
         }
-        assertThatExceptionOfType(ConnectException.class).as("connect() to the port of a closed server")
-                .isThrownBy(() -> client(port));
+        Lab.awaitRefused(port, Duration.ofSeconds(1)); // nothing listens there any more
     }
 
     @Test
@@ -254,16 +251,18 @@ class FrameServerTest {
         try {
             await().atMost(Duration.ofSeconds(2)).pollInterval(Duration.ofMillis(10)).until(() -> {
                 var kept = server.failures();
-                return kept.size() == FrameServer.MAX_FAILURES && chain(kept.getLast()).toLowerCase().contains("reset");
+                // (the reset is the newest failure, but its thread may record it a moment before an older one's)
+                return kept.size() == FrameServer.MAX_FAILURES
+                        && kept.stream().anyMatch(f -> chain(f).toLowerCase().contains("reset"));
             });
         } catch (ConditionTimeoutException e) {
             var kept = server.failures();
             throw new AssertionError(("after %d connections ended in errors (%d oversized frames, then a reset), "
                     + "failures() holds %d exceptions, the newest %s. It must keep the newest %d only "
-                    + "(FrameServer.MAX_FAILURES), the reset last: a record that grows with every bad client is a "
-                    + "memory leak any client can drive.").formatted(FrameServer.MAX_FAILURES + 6,
-                    FrameServer.MAX_FAILURES + 5, kept.size(), kept.isEmpty() ? "none" : kept.getLast(),
-                    FrameServer.MAX_FAILURES), e);
+                    + "(FrameServer.MAX_FAILURES), the reset among them: a record that grows with every bad client is "
+                    + "a memory leak any client can drive, and one that stops at the first %d forgets what happens "
+                    + "now.").formatted(FrameServer.MAX_FAILURES + 6, FrameServer.MAX_FAILURES + 5, kept.size(),
+                    kept.isEmpty() ? "none" : kept.getLast(), FrameServer.MAX_FAILURES, FrameServer.MAX_FAILURES), e);
         }
         assertThat(server.failures())
                 .as("failures kept after %d: the first oversized frame, announcing %d bytes, is among the oldest, "

@@ -9,6 +9,7 @@ import java.net.Socket;
 import java.net.SocketAddress;
 import java.net.SocketException;
 import java.net.SocketTimeoutException;
+import java.time.Duration;
 import java.util.Arrays;
 import java.util.Deque;
 import java.util.concurrent.ConcurrentLinkedDeque;
@@ -68,6 +69,35 @@ public final class Lab implements AfterEachCallback, TestExecutionExceptionHandl
     public static int freePort() throws IOException {
         try (var probe = new ServerSocket(0, 1, LOOPBACK)) {
             return probe.getLocalPort();
+        }
+    }
+
+    /// Waits until a connect() to `port` on loopback is refused (ECONNREFUSED), trying every 10 ms for at most
+    /// `bound`; a connection that still gets through is closed at once. Fails saying how long the port kept taking
+    /// connections. (A stopped server's listener may take a moment to go: the JDK closes a socket for good only
+    /// once no thread is blocked in it, and a virtual thread parked in accept() leaves it when it is next scheduled.)
+    public static void awaitRefused(int port, Duration bound) throws IOException {
+        long deadline = System.nanoTime() + bound.toNanos();
+        int accepted = 0;
+        while (true) {
+            try (var probe = new Socket()) {
+                probe.connect(new InetSocketAddress(LOOPBACK, port), 2_000);
+                accepted++;
+            } catch (ConnectException refused) {
+                return;
+            }
+            if (System.nanoTime() - deadline > 0) {
+                throw new AssertionError(("connect() to 127.0.0.1:%d still succeeded %d ms after the server was "
+                        + "closed (%d connections got through): the listening socket is still open, so the server "
+                        + "has not stopped. close() must close its listener (and, if a thread waits in accept(), let "
+                        + "it leave: join it).").formatted(port, bound.toMillis(), accepted));
+            }
+            try {
+                Thread.sleep(10); // polling the port: a closed listener sends no notice
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new AssertionError("interrupted while waiting for port " + port + " to refuse connections", e);
+            }
         }
     }
 
