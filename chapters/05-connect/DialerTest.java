@@ -4,6 +4,7 @@ import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
+import java.net.SocketTimeoutException;
 import java.nio.channels.SocketChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -15,7 +16,9 @@ import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.concurrent.Callable;
 import java.util.function.Consumer;
+import java.util.function.Function;
 
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Tag;
@@ -147,6 +150,23 @@ class DialerTest {
     }
 
     @Test
+    @Tag("task:1")
+    @DisplayName("a timeout of half a millisecond is still a bound: attempt() to a full accept queue is TimedOut, never left waiting for ever")
+    void aSubMillisecondTimeoutIsStillABound() throws Exception {
+        var listener = fullQueue();
+        var to = new InetSocketAddress(LOOPBACK, listener.getLocalPort());
+
+        Dialer.Attempt attempt = within(ofSeconds(2), () -> Dialer.attempt(to, Duration.ofNanos(500_000)),
+                stuck -> "attempt() with a timeout of 0.5 ms to %s (a full accept queue: no SYN-ACK comes) was still "
+                        .formatted(to) + "running 2 s later, " + stuck + ". Duration.toMillis() of 0.5 ms is 0, and "
+                        + "connect(to, 0) means no timeout at all: round a positive timeout under a millisecond up to "
+                        + "1 ms, never down to 0.");
+
+        assertThat(attempt).as("attempt() with a 0.5 ms timeout to %s, whose accept queue is full", to)
+                .isInstanceOf(Dialer.TimedOut.class);
+    }
+
+    @Test
     @Tag("task:2")
     @DisplayName("dial() tries the next address when one has no listener: ::1 is refused, 127.0.0.1 answers")
     void triesEveryAddressInTurn() throws Exception {
@@ -240,17 +260,109 @@ class DialerTest {
                 .containsExactly("Refused", "Refused", "Refused", "Refused", "Connected");
         assertThat(socket.getRemoteSocketAddress()).as("the peer of the socket dial() returned")
                 .isEqualTo(new InetSocketAddress(LOOPBACK, port));
-        var pauses = new ArrayList<Duration>();
-        for (int i = 1; i < heardAt.size(); i++) {
-            pauses.add(Duration.ofNanos(heardAt.get(i) - heardAt.get(i - 1)));
-        }
+        var pauses = pausesBetween(attempts, heardAt);
         for (int i = 0; i < pauses.size(); i++) {
             long least = 25L << i;
             assertThat(pauses.get(i))
-                    .as("time between attempt %d and %d: with a first backoff of 25 ms, doubling after each round, "
-                            + "at least %d ms (all pauses: %s)", i + 1, i + 2, least, pauses)
-                    .isGreaterThanOrEqualTo(ofMillis(least));
+                    .as("pause before attempt %d, from the report of attempt %d to the start of the next connect(): "
+                            + "with a first backoff of 25 ms, doubling after each round, about %d ms (all pauses: %s)",
+                            i + 2, i + 1, least, pauses)
+                    .isGreaterThanOrEqualTo(ofMillis(least * 9 / 10));
         }
+    }
+
+    @Test
+    @Tag("task:2")
+    @DisplayName("dial() against a port that always refuses pauses 40, 80, 160, 320 ms between rounds, and gives up when the next pause would cross its 700 ms deadline")
+    void backsOffBetweenRoundsUntilThePauseWouldCrossTheDeadline() throws Exception {
+        int port = Lab.freePort();
+        var attempts = new CopyOnWriteArrayList<Dialer.Attempt>();
+        var heardAt = new CopyOnWriteArrayList<Long>();
+
+        Throwable thrown = catchThrowable(() -> dialWithin(ofSeconds(3), List.of(LOOPBACK), port,
+                new Dialer.Patience(ofMillis(100), ofMillis(40), ofMillis(700)), attempt -> {
+                    heardAt.add(System.nanoTime());
+                    attempts.add(attempt);
+                }));
+
+        var gaveUp = gaveUp(thrown, "nothing ever listens on 127.0.0.1:%d".formatted(port));
+        assertThat(gaveUp.attempts()).as("GaveUp.attempts(): the same attempts onAttempt heard, in order").isEqualTo(attempts);
+        var pauses = pausesBetween(attempts, heardAt);
+        assertThat(attempts.size())
+                .withFailMessage("dial() made %d attempts in its 700 ms against a port that refuses at once (pauses "
+                                + "measured: %s). Pausing 40, 80, 160, then 320 ms between rounds leaves room for 5 "
+                                + "attempts, at about 0, 40, 120, 280 and 600 ms; the next pause, 640 ms, would end past "
+                                + "the deadline. %s", attempts.size(), pauses, attempts.size() > 6
+                                ? "So many attempts mean the pauses are missing or do not grow from firstBackoff."
+                                : "So few mean dial() gave up before the deadline required it.")
+                .isBetween(3, 6);
+        for (int i = 0; i < Math.min(pauses.size(), 4); i++) {
+            long least = 40L << i;
+            assertThat(pauses.get(i))
+                    .as("pause before attempt %d, from the report of the refused attempt %d to the start of the next "
+                            + "connect(): firstBackoff is 40 ms here, doubled after each round, so about %d ms (all "
+                            + "pauses: %s)", i + 2, i + 1, least, pauses)
+                    .isGreaterThanOrEqualTo(ofMillis(least * 9 / 10));
+        }
+    }
+
+    @Test
+    @Tag("task:2")
+    @DisplayName("dial() whose next pause (10 s) would end past its deadline (2 s) gives up at once, without sleeping")
+    void givesUpAtOnceWhenTheNextPauseWouldCrossTheDeadline() throws Exception {
+        int port = Lab.freePort();
+        var attempts = new CopyOnWriteArrayList<Dialer.Attempt>();
+
+        long start = System.nanoTime();
+        Throwable thrown = catchThrowable(() -> dialWithin(ofSeconds(3), List.of(LOOPBACK), port,
+                new Dialer.Patience(ofMillis(100), ofSeconds(10), ofSeconds(2)), attempts::add));
+        Duration took = Duration.ofNanos(System.nanoTime() - start);
+
+        gaveUp(thrown, "nothing listens on 127.0.0.1:%d, and after the first round the pause of 10 s would end "
+                .formatted(port) + "8 s past the 2 s deadline");
+        assertThat(attempts).as("attempts to 127.0.0.1:%d before dial() gave up: one round, refused", port)
+                .hasSize(1).allSatisfy(a -> assertThat(a).isInstanceOf(Dialer.Refused.class));
+        assertThat(took)
+                .withFailMessage("dial() took %d ms to give up, although after its first refused attempt the next "
+                        + "pause (10 s) could only end past the 2 s deadline: no attempt can follow it, so give up at "
+                        + "once instead of sleeping (up to the deadline or beyond).", took.toMillis())
+                .isLessThan(ofSeconds(1));
+    }
+
+    @Test
+    @Tag("task:2")
+    @DisplayName("when onAttempt throws on the Connected attempt, dial() lets that exception out and closes the connection: the server reads EOF")
+    void closesTheConnectionWhenOnAttemptThrows() throws Exception {
+        var listener = lab.listener();
+        listener.setSoTimeout(2_000);
+        int port = listener.getLocalPort();
+        var failure = new IllegalStateException("the caller's onAttempt failed");
+        Consumer<Dialer.Attempt> failing = attempt -> {
+            if (attempt instanceof Dialer.Connected) {
+                throw failure;
+            }
+        };
+
+        Throwable thrown = catchThrowable(() -> dialWithin(ofSeconds(3), List.of(LOOPBACK), port,
+                new Dialer.Patience(ofMillis(500), ofMillis(20), ofSeconds(1)), failing));
+
+        if (thrown instanceof UnsupportedOperationException notWritten) {
+            throw notWritten;
+        }
+        assertThat(thrown).as("what dial() threw after its onAttempt threw %s for the Connected attempt: the "
+                + "caller's own exception, as it is", failure).isSameAs(failure);
+        Socket accepted = lab.track(listener.accept()); // the handshake was done: the connection waits in the queue
+        accepted.setSoTimeout(2_000);
+        int next;
+        try {
+            next = accepted.getInputStream().read();
+        } catch (SocketTimeoutException stillOpen) {
+            throw new AssertionError("the connection dial() made is still open 2 s after dial() threw: the caller "
+                    + "never got the socket, so nobody will ever close it (the server keeps an ESTABLISHED connection "
+                    + "to a client that is not there). Close it before the exception leaves dial().", stillOpen);
+        }
+        assertThat(next).as("the server's read() on the connection dial() made before onAttempt threw: -1, the "
+                + "client's FIN").isEqualTo(-1);
     }
 
     @Test
@@ -279,6 +391,18 @@ class DialerTest {
         assertThatIllegalArgumentException().as("dial(deadline -1 s)")
                 .isThrownBy(() -> Dialer.dial(one, free, new Dialer.Patience(ofMillis(100), ofMillis(10), ofSeconds(-1)), ignore))
                 .satisfies(e -> assertThat(e.getMessage()).containsIgnoringCase("deadline").containsAnyOf("PT-1S", "-1"));
+        assertThatIllegalArgumentException().as("dial(onAttempt null): a missing listener is a mistake, not a wish "
+                        + "to ignore attempts (that is `a -> { }`)")
+                .isThrownBy(() -> Dialer.dial(one, free, patience, null))
+                .withMessageContaining("onAttempt");
+        assertThatIllegalArgumentException().as("dial(patience null)")
+                .isThrownBy(() -> Dialer.dial(one, free, null, ignore))
+                .withMessageContaining("patience");
+        var withNull = new ArrayList<InetAddress>(List.of(LOOPBACK));
+        withNull.add(null);
+        assertThatIllegalArgumentException().as("dial([127.0.0.1, null])")
+                .isThrownBy(() -> Dialer.dial(withNull, free, patience, ignore))
+                .withMessageContaining("null");
     }
 
     /// A loopback listener with backlog 1 that never accepts, holding the two connections Linux queues for it
@@ -289,9 +413,9 @@ class DialerTest {
         lab.connect(port);
         lab.connect(port);
         // Linux only (elsewhere the test is skipped, saying so): other kernels size and overflow the queue differently.
-        ProcNetTcp.await("two connections in the accept queue of port " + port,
-                rows -> rows.stream().anyMatch(e -> e.state() == ProcNetTcp.State.LISTEN
-                        && e.local().getPort() == port && e.rxQueue() == 2), ofSeconds(1));
+        ProcNetTcp.awaitOnPort(port, "two connections in the accept queue of port " + port,
+                rows -> rows.stream().anyMatch(e -> e.state() == ProcNetTcp.State.LISTEN && e.rxQueue() == 2),
+                ofSeconds(1));
         return listener;
     }
 
@@ -299,27 +423,55 @@ class DialerTest {
     /// message instead of hanging it; the thread is interrupted once the test is over.
     private Socket dialWithin(Duration bound, List<InetAddress> addresses, int port, Dialer.Patience patience,
                               Consumer<Dialer.Attempt> onAttempt) throws Exception {
-        var result = new CompletableFuture<Socket>();
-        Thread dialer = Thread.ofVirtual().name("dialer").start(() -> {
+        Socket socket = within(bound, () -> Dialer.dial(addresses, port, patience, onAttempt), stuck -> {
+            // Name what dial() is really doing: an unbounded connect() is a different mistake from a long pause.
+            String advice = stuck.startsWith("in connect() with no timeout") ? ""
+                    : stuck.startsWith("in connect()") ? " Each connect() may wait only for what is left of the deadline."
+                    : stuck.startsWith("in Thread.sleep") ? " A pause that would end past the deadline must not begin: give up instead."
+                    : " Check the deadline before every attempt and every pause.";
+            return "dial() was still running %d ms after it began, although its deadline was %d ms; it is %s.%s"
+                    .formatted(bound.toMillis(), patience.deadline().toMillis(),
+                            stuck.isEmpty() ? "busy elsewhere" : stuck, advice);
+        });
+        if (socket == null) {
+            throw new AssertionError("dial() returned null: it must return a connected socket or throw GaveUp");
+        }
+        return lab.track(socket);
+    }
+
+    /// Runs `call` on a thread of its own, so that code which ignores its bounds fails the test with a message
+    /// (`stuck` gets what the thread is blocked in, from Lab.blockedIn) instead of hanging it; the thread is
+    /// interrupted once the test is over.
+    private <T> T within(Duration bound, Callable<T> call, Function<String, String> stuck) throws Exception {
+        var result = new CompletableFuture<T>();
+        Thread worker = Thread.ofVirtual().name("code-under-test").start(() -> {
             try {
-                result.complete(Dialer.dial(addresses, port, patience, onAttempt));
+                result.complete(call.call());
             } catch (Throwable e) {
                 result.completeExceptionally(e);
             }
         });
-        lab.track(dialer::interrupt);
+        lab.track(worker::interrupt);
         try {
-            return lab.track(result.get(bound.toMillis(), TimeUnit.MILLISECONDS));
+            return result.get(bound.toMillis(), TimeUnit.MILLISECONDS);
         } catch (TimeoutException e) {
-            throw new AssertionError("dial() was still trying after %d ms, although its deadline was %d ms: check the "
-                    .formatted(bound.toMillis(), patience.deadline().toMillis())
-                    + "deadline before every attempt and every pause");
+            throw new AssertionError(stuck.apply(Lab.blockedIn(worker.getStackTrace())));
         } catch (ExecutionException e) {
             if (e.getCause() instanceof Exception cause) {
                 throw cause;
             }
             throw (Error) e.getCause();
         }
+    }
+
+    /// The pause before each attempt after the first: from the report of the one before to the start of its own
+    /// connect() (its report time less the time it says connect() took), so a slow connect cannot pass for a pause.
+    private static List<Duration> pausesBetween(List<Dialer.Attempt> attempts, List<Long> heardAt) {
+        var pauses = new ArrayList<Duration>();
+        for (int i = 1; i < heardAt.size(); i++) {
+            pauses.add(Duration.ofNanos(heardAt.get(i) - attempts.get(i).took().toNanos() - heardAt.get(i - 1)));
+        }
+        return pauses;
     }
 
     /// dial() that must succeed; if it gives up instead, the failure says why it should not have.
@@ -339,6 +491,9 @@ class DialerTest {
         }
         if (thrown instanceof RuntimeException bug) {
             throw bug; // a crash, not a verdict on the network: show it as it is
+        }
+        if (thrown instanceof AssertionError overran) {
+            throw overran; // a dial() that ran past its bound, already explained
         }
         throw new AssertionError("dial() should have given up with Dialer.GaveUp (" + why + "), but it "
                 + (thrown == null ? "returned a socket" : "threw " + thrown), thrown);

@@ -14,6 +14,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.function.UnaryOperator;
 
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Tag;
@@ -113,12 +115,15 @@ class DatagramExchangeTest {
 
     @Test
     @Tag("task:4")
-    @DisplayName("a 5,000-byte reply to a request that allows 1,000 is a ProtocolException, not 1,000 silently kept bytes")
+    @DisplayName("a reply of exactly maxReply (1,000 bytes) comes back whole; a 5,000-byte one is a ProtocolException, not 1,000 silently kept bytes")
     void refusesATruncatedReply() throws Exception {
         var server = udp();
         var client = udp();
-        respond(server, 1, Map.of(3, 5_000));
+        respond(server, 2, Map.of(4, 1_000, 3, 5_000));
 
+        byte[] exact = DatagramExchange.request(client, server.getLocalAddress(), new byte[4], 1_000, WAIT);
+        assertThat(exact).as("a reply of exactly maxReply, 1000 bytes: allowed, and whole")
+                .isEqualTo(Bytes.random(1_000, 1_000));
         var reply = new byte[1][];
         Throwable thrown = catchThrowable(
                 () -> reply[0] = DatagramExchange.request(client, server.getLocalAddress(), new byte[3], 1_000, WAIT));
@@ -149,11 +154,81 @@ class DatagramExchangeTest {
 
         assertThat(thrown).as("request() to a UDP socket that never answers").isInstanceOf(SocketTimeoutException.class);
         assertThat(millis).as("ms request() waited, with a 200 ms timeout").isBetween(150L, 2_000L);
+
+        var waiting = new CompletableFuture<Throwable>();
+        Thread asking = Thread.ofVirtual().start(() -> waiting.complete(catchThrowable(() -> DatagramExchange.request(
+                client, silent.getLocalAddress(), new byte[10], 100, Duration.ofNanos(500_000)))));
+        lab.track(asking::interrupt);
+        Throwable subMillisecond;
+        try {
+            subMillisecond = waiting.get(2, TimeUnit.SECONDS);
+        } catch (TimeoutException e) {
+            throw new AssertionError("request() with a timeout of 0.5 ms was still waiting 2 s later, "
+                    + Lab.blockedIn(asking.getStackTrace()) + ". Duration.toMillis() of 0.5 ms is 0, and SO_TIMEOUT 0 "
+                    + "means no bound at all: round a positive timeout under a millisecond up to 1 ms.");
+        }
+        assertThat(subMillisecond).as("request() with a timeout of 0.5 ms to a UDP socket that never answers: a "
+                + "timeout under a millisecond is still a bound").isInstanceOf(SocketTimeoutException.class);
     }
 
     @Test
     @Tag("task:4")
-    @DisplayName("request() refuses a request above 65,507 bytes, a negative maxReply and a zero timeout, naming each")
+    @DisplayName("a datagram from a stranger that arrives first is not the reply: request() ignores it and returns the server's")
+    void ignoresADatagramFromAStranger() throws Exception {
+        var server = udp();
+        var client = udp();
+        var stranger = udp();
+        stranger.send(ByteBuffer.wrap("not your reply".getBytes()), client.getLocalAddress());
+        respond(server, 1, Map.of(3, 20));
+
+        byte[] reply = DatagramExchange.request(client, server.getLocalAddress(), new byte[3], 100, WAIT);
+
+        assertThat(reply)
+                .as("what request() to %s returned, when a datagram from %s was waiting first in the client's "
+                        + "queue: UDP takes datagrams from anyone, so only one whose source address is the server's "
+                        + "is the reply (recvfrom() says who sent it)", server.getLocalAddress(), stranger.getLocalAddress())
+                .isEqualTo(Bytes.random(20, 20));
+    }
+
+    @Test
+    @Tag("task:4")
+    @DisplayName("answerOne() refuses a 101-byte request when maxRequest is 100 (ProtocolException, no answer) and answers one of exactly 100 bytes")
+    void refusesAnOversizedRequestWithoutAnswering() throws Exception {
+        var server = udp();
+        var client = udp();
+        client.send(ByteBuffer.wrap(Bytes.pattern(101)), server.getLocalAddress());
+        client.send(ByteBuffer.wrap(Bytes.pattern(100)), server.getLocalAddress());
+        var handled = new ArrayList<Integer>();
+        UnaryOperator<byte[]> sizeOf = request -> {
+            handled.add(request.length);
+            return ByteBuffer.allocate(4).putInt(request.length).array();
+        };
+
+        assertThatExceptionOfType(ProtocolException.class)
+                .as("answerOne(maxRequest 100) for a 101-byte datagram: received into 100 bytes, it would be cut in "
+                        + "silence, so receive into one byte more and refuse it when that byte fills")
+                .isThrownBy(() -> DatagramExchange.answerOne(server, 100, sizeOf))
+                .withMessageContaining("100");
+        SocketAddress sender = DatagramExchange.answerOne(server, 100, sizeOf);
+        client.socket().setSoTimeout(2_000);
+        var reply = ByteBuffer.allocate(100);
+        client.receive(reply);
+
+        assertThat(handled).as("sizes of the requests handed to the handler: the refused one never is").containsExactly(100);
+        assertThat(sender).as("the sender answerOne() returned").isEqualTo(client.getLocalAddress());
+        assertThat(reply.flip().getInt())
+                .as("the first reply the client receives: the answer to the 100-byte request, since the 101-byte one "
+                        + "got none (an answer to a cut request would say 100 too, and come first)")
+                .isEqualTo(100);
+        assertThat(reply.hasRemaining()).as("bytes after the 4-byte reply").isFalse();
+        client.configureBlocking(false);
+        assertThat(client.receive(reply.clear())).as("a second reply waiting for the client: none, one request was refused")
+                .isNull();
+    }
+
+    @Test
+    @Tag("task:4")
+    @DisplayName("request() and answerOne() refuse sizes above 65,507 bytes, negative ones, a zero timeout and a non-blocking channel, naming each")
     void refusesBadArguments() throws Exception {
         var client = udp();
         var server = udp().getLocalAddress();
@@ -167,6 +242,24 @@ class DatagramExchangeTest {
         assertThatIllegalArgumentException().as("timeout 0")
                 .isThrownBy(() -> DatagramExchange.request(client, server, new byte[1], 10, Duration.ZERO))
                 .withMessageContaining("PT0S");
+        var nonBlocking = udp();
+        nonBlocking.configureBlocking(false);
+        assertThatIllegalArgumentException().as("request() on a channel in non-blocking mode: its receive() returns "
+                        + "null at once, so there would be no reply to wait for")
+                .isThrownBy(() -> DatagramExchange.request(nonBlocking, server, new byte[1], 10, WAIT))
+                .withMessageContaining("blocking");
+        assertThatIllegalArgumentException().as("answerOne() on a channel in non-blocking mode")
+                .isThrownBy(() -> DatagramExchange.answerOne(nonBlocking, 10, r -> r))
+                .withMessageContaining("blocking");
+        assertThatIllegalArgumentException().as("answerOne(maxRequest -1)")
+                .isThrownBy(() -> DatagramExchange.answerOne(client, -1, r -> r))
+                .withMessageContaining("-1");
+        assertThatIllegalArgumentException().as("answerOne(maxRequest 65,508): above what one datagram can carry")
+                .isThrownBy(() -> DatagramExchange.answerOne(client, 65_508, r -> r))
+                .withMessageContaining("65508");
+        assertThatIllegalArgumentException().as("answerOne(handler null)")
+                .isThrownBy(() -> DatagramExchange.answerOne(client, 10, null))
+                .withMessageContaining("handler");
         assertThat(Arrays.asList(DatagramExchange.MAX_PAYLOAD)).containsExactly(65_507);
     }
 }

@@ -6,6 +6,7 @@ import java.lang.management.ManagementFactory;
 import java.net.InetSocketAddress;
 import java.net.ProtocolException;
 import java.net.Socket;
+import java.net.SocketTimeoutException;
 import java.nio.ByteBuffer;
 import java.nio.channels.ServerSocketChannel;
 import java.nio.channels.SocketChannel;
@@ -23,6 +24,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatCode;
 import static org.assertj.core.api.Assertions.assertThatExceptionOfType;
 import static org.assertj.core.api.Assertions.assertThatIllegalArgumentException;
 import static org.assertj.core.api.Assertions.catchThrowable;
@@ -65,14 +67,31 @@ class FramedChannelTest {
     }
 
     /// Calls receive(), turning a failure into an explanation in stream terms (the cause is kept).
-    private static byte[] receiveOrExplain(FramedChannel frames, String situation) {
+    private static byte[] receiveOrExplain(FramedChannel frames, String situation, int... lengthsSent) {
         try {
             return frames.receive();
+        } catch (UnsupportedOperationException notWritten) {
+            throw notWritten;
         } catch (Throwable t) {
-            throw new AssertionError("receive() threw %s while %s. read() returns whatever has arrived — 1 byte of a "
-                    .formatted(t, situation) + "4-byte header, half a body — so each part of a frame needs a loop "
-                    + "that reads until it is complete.", t);
+            String hint = byteOrderHint(String.valueOf(t.getMessage()), lengthsSent);
+            throw new AssertionError("receive() threw %s while %s. ".formatted(t, situation) + (!hint.isEmpty() ? hint
+                    : "read() returns whatever has arrived — 1 byte of a 4-byte header, half a body — so each part "
+                    + "of a frame needs a loop that reads until it is complete."), t);
         }
+    }
+
+    /// If `said` names one of `lengths` with its bytes reversed, a sentence saying that the byte order is wrong.
+    static String byteOrderHint(String said, int... lengths) {
+        for (int length : lengths) {
+            int swapped = Integer.reverseBytes(length);
+            if (swapped != length && said.contains(String.valueOf(swapped))) {
+                return ("The peer sent a length of %d (%02X %02X %02X %02X, big-endian) and it was read as %d: the "
+                        + "header was decoded little-endian. A frame's length is in network byte order, big-endian — "
+                        + "ByteBuffer's default.").formatted(length, length >>> 24, length >>> 16 & 0xFF,
+                        length >>> 8 & 0xFF, length & 0xFF, swapped);
+            }
+        }
+        return "";
     }
 
     /// Sizes of the messages, for a comparison that prints short.
@@ -93,23 +112,55 @@ class FramedChannelTest {
         var answering = CompletableFuture.runAsync(() -> {
             try (var in = new DataInputStream(server.socket().getInputStream())) {
                 for (int i = 0; i < 15; i++) {
-                    in.readFully(new byte[in.readInt()]);
+                    int length = in.readInt();
+                    if (length != 8) {
+                        throw new AssertionError("the server read a header announcing %d bytes for an 8-byte message. "
+                                .formatted(length) + (length == Integer.reverseBytes(8) ? "That is 8 written "
+                                + "little-endian (08 00 00 00): a frame's length goes in network byte order, "
+                                + "big-endian (00 00 00 08)." : "The header is the body's length, as a 4-byte int."));
+                    }
+                    in.readFully(new byte[length]);
                     server.write(ByteBuffer.wrap(new byte[] {1}));
                 }
             } catch (IOException e) {
-                throw new RuntimeException(e);
+                throw new UncheckedIOException(e);
             }
+        });
+        answering.exceptionally(failed -> { // a server that gave up must not leave the client waiting for a reply
+            try {
+                server.close();
+            } catch (IOException ignored) {
+                // closing is all that is left to do
+            }
+            return null;
         });
 
         var millis = new ArrayList<Double>();
-        var reply = ByteBuffer.allocate(1);
+        client.socket().setSoTimeout(2_000); // read through the socket's stream, so SO_TIMEOUT bounds the wait
+        var replies = client.socket().getInputStream();
         for (int i = 0; i < 15; i++) {
             long t0 = System.nanoTime();
             frames.send("request!".getBytes());
-            client.read(reply.clear());
+            int reply;
+            try {
+                reply = replies.read();
+            } catch (SocketTimeoutException e) {
+                throw new AssertionError("no reply within 2 s to the 8-byte message %d: the server, which answers a "
+                        .formatted(i + 1) + "whole frame, is still waiting for the rest of it — send() must write the "
+                        + "4-byte header and every byte of the body", e);
+            } catch (IOException e) {
+                reply = -1; // the server gave up on the frame and closed (a reset, with bytes unread)
+            }
+            if (reply < 0) {
+                break; // the server gave up on the frame: its reason is reported below
+            }
             millis.add((System.nanoTime() - t0) / 1e6);
         }
-        answering.get(2, TimeUnit.SECONDS);
+        try {
+            answering.get(2, TimeUnit.SECONDS);
+        } catch (ExecutionException e) {
+            throw e.getCause() instanceof AssertionError told ? told : new AssertionError(e.getCause());
+        }
 
         double median = millis.stream().sorted().toList().get(millis.size() / 2);
         assertThat(median)
@@ -133,12 +184,55 @@ class FramedChannelTest {
                 .withMessageContaining("101").withMessageContaining("100");
         frames.send(new byte[] {42});
         var in = new DataInputStream(pair.peer().getInputStream());
-        assertThat(in.readInt()).as("length in the first frame the peer receives: the refused message left no bytes behind")
-                .isEqualTo(1);
+        byte[] header = in.readNBytes(4);
+        if (Arrays.equals(header, new byte[] {1, 0, 0, 0})) {
+            throw new AssertionError("the header of a 1-byte message arrived as 01 00 00 00: the length went out "
+                    + "little-endian. A frame's length is in network byte order, big-endian: 00 00 00 01 "
+                    + "(ByteBuffer's default order; a ByteBuffer set to ByteOrder.LITTLE_ENDIAN, or the host's "
+                    + "nativeOrder() on x86 and ARM, writes it backwards).");
+        }
+        assertThat(header)
+                .as("the 4 header bytes of the first frame the peer receives, for a 1-byte message: its length in network "
+                        + "byte order, big-endian (01 00 00 00 would be little-endian; anything else, bytes of the "
+                        + "refused 101-byte message left behind)")
+                .containsExactly(0, 0, 0, 1);
+        assertThat(in.readByte()).as("the body of that frame").isEqualTo((byte) 42);
+        var largest = Bytes.pattern(100);
+        assertThatCode(() -> frames.send(largest)).as("send() of exactly 100 bytes, the maximum: allowed")
+                .doesNotThrowAnyException();
+        assertThat(in.readInt()).as("length in the frame of exactly the maximum").isEqualTo(100);
+        assertThat(in.readNBytes(100)).as("its body").isEqualTo(largest);
         assertThatIllegalArgumentException().as("new FramedChannel(channel, -1)")
                 .isThrownBy(() -> new FramedChannel(pair.channel(), -1)).withMessageContaining("-1");
         assertThatIllegalArgumentException().as("new FramedChannel(null, 100)")
                 .isThrownBy(() -> new FramedChannel(null, 100)).withMessageContaining("null");
+        var nonBlocking = lab.track(SocketChannel.open(listener.getLocalAddress()));
+        nonBlocking.configureBlocking(false);
+        assertThatIllegalArgumentException().as("new FramedChannel(a channel in non-blocking mode, 100): its read() "
+                        + "and write() may return 0 at once, so the loops of a blocking API would spin")
+                .isThrownBy(() -> new FramedChannel(nonBlocking, 100)).withMessageContaining("blocking");
+    }
+
+    @Test
+    @Tag("task:1")
+    @DisplayName("close() closes the channel: the peer reads EOF, and the socket's descriptor is released")
+    void closeSendsFinAndReleasesTheDescriptor() throws Exception {
+        var listener = listener();
+        var pair = acceptFrom(listener, listener.socket().getLocalPort());
+        var frames = new FramedChannel(pair.channel(), MAX);
+        var row = ProcNetTcp.entryOf(pair.channel().getLocalAddress(), pair.channel().getRemoteAddress()).orElseThrow();
+
+        frames.close();
+
+        assertThat(pair.peer().getInputStream().read()).as("the peer's read() after close(): -1, the FIN").isEqualTo(-1);
+        assertThat(pair.channel().isOpen())
+                .withFailMessage("the channel is still open after close(): the peer got its FIN (a half-close, "
+                        + "shutdownOutput, sends one too), but the socket and its descriptor stay allocated until the "
+                        + "channel itself is closed")
+                .isFalse();
+        assertThat(Descriptors.fdOf(row.inode()))
+                .as("the descriptor of socket:[%d] (the closed channel) in /proc/self/fd: -1, none", row.inode())
+                .isEqualTo(-1);
     }
 
     @Test
@@ -156,7 +250,7 @@ class FramedChannelTest {
         }
         var received = new ArrayList<byte[]>();
         for (int i = 0; i < messages.size(); i++) {
-            received.add(receiveOrExplain(frames, "frames of 0, 1, 3 and 90 bytes arrived one byte per segment"));
+            received.add(receiveOrExplain(frames, "frames of 0, 1, 3 and 90 bytes arrived one byte per segment", 1, 3, 90));
         }
 
         assertThat(sizes(received)).as("sizes of the messages received (-1: null), each frame sent in one write and "
@@ -182,7 +276,9 @@ class FramedChannelTest {
         pair.peer().shutdownOutput();
         var received = new ArrayList<byte[]>();
         byte[] next;
-        while (received.size() <= messages.size() && (next = frames.receive()) != null) {
+        int[] lengths = messages.stream().mapToInt(m -> m.length).toArray();
+        while (received.size() <= messages.size()
+                && (next = receiveOrExplain(frames, "40 frames came in one write", lengths)) != null) {
             received.add(next);
         }
 
@@ -207,7 +303,8 @@ class FramedChannelTest {
         var echo = CompletableFuture.runAsync(() -> {
             try {
                 for (int i = 0; i < 3; i++) {
-                    serverFrames.send(receiveOrExplain(serverFrames, "a multi-megabyte message came through a relay"));
+                    serverFrames.send(receiveOrExplain(serverFrames, "a multi-megabyte message came through a relay",
+                            6 << 20, 2 << 20));
                 }
             } catch (IOException e) {
                 throw new UncheckedIOException(e);
@@ -277,6 +374,26 @@ class FramedChannelTest {
 
     @Test
     @Tag("task:2")
+    @DisplayName("a frame of exactly the maximum (100 bytes) is received whole; the next, of 101 bytes, is refused naming 101")
+    void takesAFrameOfExactlyTheMaximumAndRefusesOneMore() throws Exception {
+        var listener = listener();
+        var pair = acceptFrom(listener, listener.socket().getLocalPort());
+        var frames = lab.track(new FramedChannel(pair.channel(), 100));
+        var largest = Bytes.pattern(100);
+
+        pair.peer().getOutputStream().write(frame(largest));
+        pair.peer().getOutputStream().write(frame(new byte[101]));
+
+        assertThat(receiveOrExplain(frames, "the peer sent a frame of exactly the maximum, 100 bytes", 100))
+                .as("the frame of exactly the maximum, 100 bytes: allowed").isEqualTo(largest);
+        assertThatExceptionOfType(ProtocolException.class)
+                .as("receive() of the next frame, announcing 101 bytes, one more than the maximum of 100")
+                .isThrownBy(frames::receive)
+                .withMessageContaining("101");
+    }
+
+    @Test
+    @Tag("task:2")
     @DisplayName("a header announcing a negative length (0x80000000) is refused, naming the length")
     void rejectsANegativeLength() throws Exception {
         var listener = listener();
@@ -284,6 +401,7 @@ class FramedChannelTest {
         var frames = lab.track(new FramedChannel(pair.channel(), MAX));
 
         pair.peer().getOutputStream().write(frame(Integer.MIN_VALUE, new byte[10]));
+        pair.peer().shutdownOutput(); // should the length be misread as positive, EOF ends the wait for its body
 
         assertThatExceptionOfType(ProtocolException.class)
                 .as("receive() of a frame whose header is 80 00 00 00 (a signed int: -2147483648)")

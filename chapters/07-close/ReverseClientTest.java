@@ -22,7 +22,7 @@ import static java.time.Duration.ofMillis;
 import static java.time.Duration.ofSeconds;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatIllegalArgumentException;
-import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.assertj.core.api.Assertions.assertThatExceptionOfType;
 import static org.assertj.core.api.Assertions.fail;
 
 /// Chapter 7, graded: a client that half-closes to end its request and still reads the whole reply, and one that
@@ -107,10 +107,10 @@ class ReverseClientTest {
         client.send("request".getBytes(StandardCharsets.US_ASCII));
         client.finish();
 
-        assertThatThrownBy(() -> client.send("more".getBytes(StandardCharsets.US_ASCII)))
+        assertThatExceptionOfType(IOException.class)
                 .as("send() after finish(): the socket's sending side is shut down (EPIPE in C, "
                         + "'Socket output is shutdown' in Java), so the write must fail")
-                .isInstanceOf(IOException.class);
+                .isThrownBy(() -> client.send("more".getBytes(StandardCharsets.US_ASCII)));
         assertThat(server.getInputStream().readAllBytes()).as("what the server read up to the client's FIN")
                 .asString(StandardCharsets.US_ASCII).isEqualTo("request");
         server.getOutputStream().write("reply".getBytes(StandardCharsets.US_ASCII));
@@ -121,7 +121,7 @@ class ReverseClientTest {
 
     @Test
     @Tag("task:1")
-    @DisplayName("readToEnd() is bounded: a server that never closes costs a SocketTimeoutException, not a hung client")
+    @DisplayName("readToEnd() is bounded: a server that never closes costs a SocketTimeoutException after 150 ms, or 0.5 ms, not a hung client")
     void readToEndIsBoundedByTheTimeout() throws Exception {
         var listener = lab.listener();
         var client = lab.track(ReverseClient.connect(Lab.LOOPBACK, listener.getLocalPort(), ofMillis(150)));
@@ -145,6 +145,66 @@ class ReverseClientTest {
             assertThat(e.getCause()).as("how readToEnd() ends when the server stays silent past the 150 ms timeout")
                     .isInstanceOf(SocketTimeoutException.class);
         }
+
+        var tiny = connectWithin(listener, Duration.ofNanos(500_000));
+        lab.track(acceptWithin(listener)); // accepted, then silent
+        var waiting = CompletableFuture.supplyAsync(() -> {
+            try {
+                return tiny.readToEnd();
+            } catch (IOException e) {
+                throw new CompletionException(e);
+            }
+        }, r -> Thread.ofVirtual().start(r));
+        try {
+            waiting.get(2, TimeUnit.SECONDS);
+            fail("readToEnd() returned although the server neither replied nor closed");
+        } catch (TimeoutException e) {
+            fail("readToEnd() is still blocked 2 s after connecting with a timeout of 0.5 ms: Duration.toMillis() "
+                    + "makes that 0, and SO_TIMEOUT 0 means no bound at all. Round a positive timeout under a "
+                    + "millisecond up to 1 ms.");
+        } catch (ExecutionException e) {
+            assertThat(e.getCause()).as("how readToEnd() ends when the server stays silent past a 0.5 ms timeout")
+                    .isInstanceOf(SocketTimeoutException.class);
+        }
+    }
+
+    @Test
+    @Tag("task:1")
+    @DisplayName("close() is orderly and complete: the server reads the request then -1 (FIN, not a reset), and the client's descriptor is released")
+    void closeSendsFinAndReleasesTheDescriptor() throws Exception {
+        var listener = lab.listener();
+        var client = ReverseClient.connect(Lab.LOOPBACK, listener.getLocalPort(), BOUND);
+        lab.track(client);
+        var server = lab.track(acceptWithin(listener));
+        server.setSoTimeout(2_000);
+        var serverEnd = server.getLocalSocketAddress();
+        var clientEnd = server.getRemoteSocketAddress();
+        long inode = ProcNetTcp.entryOf(clientEnd, serverEnd).orElseThrow().inode();
+        client.send("no finish".getBytes(StandardCharsets.US_ASCII));
+
+        client.close();
+
+        byte[] got;
+        try {
+            got = server.getInputStream().readAllBytes();
+        } catch (SocketException e) {
+            throw new AssertionError("the server's read after the client's close() failed with '" + e.getMessage()
+                    + "': close() reset the connection. An RST is for abort() only — SO_LINGER 0 set once (say at "
+                    + "connect) makes every later close an abort, and the peer may lose what was sent.", e);
+        } catch (SocketTimeoutException e) {
+            throw new AssertionError("the server saw no end of the stream within 2 s of the client's close(): "
+                    + "close() sent no FIN", e);
+        }
+        assertThat(new String(got, StandardCharsets.US_ASCII)).as("what the server read up to -1 after the client's "
+                + "close(): the request, then the FIN").isEqualTo("no finish");
+        assertThat(Descriptors.fdOf(inode))
+                .withFailMessage("the client's socket (socket:[%d]) is still open in /proc/self/fd after close(): the "
+                        + "FIN went out (shutdownOutput sends one too), but the descriptor stays allocated until the "
+                        + "socket itself is closed", inode)
+                .isEqualTo(-1);
+        ProcNetTcp.await("the client's end, the active closer, in FIN_WAIT2 or TIME_WAIT", rows -> rows.stream()
+                .anyMatch(e -> e.is(clientEnd, serverEnd) && (e.state() == ProcNetTcp.State.FIN_WAIT2
+                        || e.state() == ProcNetTcp.State.TIME_WAIT)), BOUND);
     }
 
     @Test
@@ -152,13 +212,16 @@ class ReverseClientTest {
     @DisplayName("connect() refuses a null address, a port out of range and a timeout that is not positive, naming the value")
     void connectRejectsBadInput() throws Exception {
         int port = lab.listener().getLocalPort();
-        assertThatIllegalArgumentException().isThrownBy(() -> ReverseClient.connect(null, port, BOUND))
+        assertThatIllegalArgumentException().as("connect(null, port, 2 s)")
+                .isThrownBy(() -> ReverseClient.connect(null, port, BOUND))
                 .withMessageContaining("address");
-        assertThatIllegalArgumentException().isThrownBy(() -> ReverseClient.connect(Lab.LOOPBACK, 70_000, BOUND))
+        assertThatIllegalArgumentException().as("connect(127.0.0.1, 70000, 2 s): TCP ports are 1-65535")
+                .isThrownBy(() -> ReverseClient.connect(Lab.LOOPBACK, 70_000, BOUND))
                 .withMessageContaining("70000");
-        assertThatIllegalArgumentException().isThrownBy(() -> ReverseClient.connect(Lab.LOOPBACK, -1, BOUND))
+        assertThatIllegalArgumentException().as("connect(127.0.0.1, -1, 2 s)")
+                .isThrownBy(() -> ReverseClient.connect(Lab.LOOPBACK, -1, BOUND))
                 .withMessageContaining("-1");
-        assertThatIllegalArgumentException()
+        assertThatIllegalArgumentException().as("connect(127.0.0.1, port, -3 s)")
                 .isThrownBy(() -> ReverseClient.connect(Lab.LOOPBACK, port, ofSeconds(-3)))
                 .withMessageContaining(ofSeconds(-3).toString());
         assertThatIllegalArgumentException()
@@ -236,6 +299,20 @@ class ReverseClientTest {
             }
         });
         return result;
+    }
+
+    /// ReverseClient.connect with a tiny timeout: on a busy machine even a loopback handshake may miss 1 ms, so a
+    /// connect that timed out is tried again (up to five times); the read bound is what the test is about.
+    private ReverseClient connectWithin(ServerSocket listener, Duration timeout) throws IOException {
+        for (int attempt = 1; ; attempt++) {
+            try {
+                return lab.track(ReverseClient.connect(Lab.LOOPBACK, listener.getLocalPort(), timeout));
+            } catch (SocketTimeoutException slowHandshake) {
+                if (attempt == 5) {
+                    throw slowHandshake;
+                }
+            }
+        }
     }
 
     private static Socket acceptWithin(ServerSocket listener) throws IOException {

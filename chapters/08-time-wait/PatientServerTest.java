@@ -5,10 +5,12 @@ import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
 import java.net.SocketAddress;
+import java.net.SocketException;
 import java.net.SocketTimeoutException;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Locale;
 
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Tag;
@@ -19,6 +21,9 @@ import static java.nio.charset.StandardCharsets.UTF_8;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatExceptionOfType;
 import static org.assertj.core.api.Assertions.assertThatIllegalArgumentException;
+import static org.awaitility.Awaitility.await;
+
+import org.awaitility.core.ConditionTimeoutException;
 
 /// Chapter 8, graded: a server whose clients close first keeps its port free of TIME_WAIT, and restarts despite it.
 @Tag("time-wait")
@@ -87,33 +92,196 @@ class PatientServerTest {
 
     @Test
     @Tag("task:1")
-    @DisplayName("a client that asks twice, then goes quiet without closing, keeps its connection for the idle time; then the server hangs up")
+    @DisplayName("a client that asks three times, then goes quiet without closing, keeps its connection for the idle time (1 s); silent clients of servers with 60 ms and 0.5 ms go much sooner")
     void hangsUpOnAQuietClientAfterTheIdleTime() throws Exception {
-        var listener = lab.listener();
-        lab.track(PatientServer.serve(listener, Duration.ofMillis(800)));
-        var client = lab.connect(listener.getLocalPort());
-        client.setSoTimeout(3_000);
-
-        assertThat(exchange(client, "ping")).as("reply to \"ping\"").isEqualTo("PING");
-        assertThat(exchange(client, "ping again")).as("reply to a second request on the same connection")
+        var idleTimes = List.of(Duration.ofMillis(60), Duration.ofNanos(500_000), Duration.ofSeconds(1));
+        var clients = new ArrayList<Socket>();
+        for (var idle : idleTimes) {
+            var listener = lab.listener();
+            lab.track(PatientServer.serve(listener, idle));
+            var client = lab.connect(listener.getLocalPort());
+            client.setSoTimeout(3_000);
+            clients.add(client);
+        }
+        // The client of the 1 s server asks three times (each reply starts its idle time again); the clients of the
+        // quicker servers say nothing at all, so that no pause of this test can pass for their silence.
+        var patient = clients.getLast();
+        assertThat(exchange(patient, "ping")).as("reply to \"ping\"").isEqualTo("PING");
+        assertThat(exchange(patient, "ping again")).as("reply to a second request on the same connection")
                 .isEqualTo("PING AGAIN");
+        assertThat(exchange(patient, "and a third")).as("reply to a third request on the same connection")
+                .isEqualTo("AND A THIRD");
         long start = System.nanoTime();
+
+        long[] millis = new long[idleTimes.size()];
+        for (int i = 0; i < millis.length; i++) {
+            millis[i] = millisUntilHungUp(clients.get(i), start, idleTimes.get(i));
+        }
+
+        assertThat(millis[0]).as("ms until the server with an idle time of 60 ms hung up on a quiet client").isLessThan(600);
+        assertThat(millis[1]).as("ms until the server with an idle time of 0.5 ms hung up on a quiet client")
+                .isLessThan(600);
+        assertThat(millis[2])
+                .withFailMessage("the server with an idle time of 1 s hung up %d ms after its last reply, before its "
+                        + "idle time had passed: it must wait for the client to close first (or to stay quiet for "
+                        + "the idle time)", millis[2])
+                .isGreaterThanOrEqualTo(500);
+        assertThat(millis[2] - millis[0])
+                .withFailMessage("the servers with idle times of 60 ms and 1 s hung up on their quiet clients after %d "
+                        + "and %d ms: the idle time is the caller's (SO_TIMEOUT on each connection), so the two must "
+                        + "differ by about 940 ms, not by %d ms", millis[0], millis[2], millis[2] - millis[0])
+                .isGreaterThanOrEqualTo(400);
+    }
+
+    @Test
+    @Tag("task:1")
+    @DisplayName("one connection carries many requests, an empty line among them (its reply is an empty line), and UTF-8 beyond ASCII")
+    void answersEveryLineOfAConnectionAnEmptyOneToo() throws Exception {
+        var listener = lab.listener();
+        lab.track(PatientServer.serve(listener, Duration.ofSeconds(3)));
+        var client = lab.connect(listener.getLocalPort());
+        client.setSoTimeout(2_000);
+        var requests = List.of("one", "", "two", "grüße", "", "the sixth request");
+
+        var replies = new ArrayList<String>();
+        for (var request : requests) {
+            replies.add(exchange(client, request));
+        }
+
+        assertThat(replies).as("replies to %d requests on one connection, two of them empty lines (an empty line is "
+                        + "a request, not the end of the conversation: only the client's close ends it)", requests.size())
+                .containsExactly("ONE", "", "TWO", "GRÜSSE", "", "THE SIXTH REQUEST");
+    }
+
+    @Test
+    @Tag("task:1")
+    @DisplayName("a line of exactly MAX_LINE bytes is answered; a longer one is refused with a reset as soon as it passes the limit, not read to the end")
+    void refusesALineLongerThanMaxLine() throws Exception {
+        var listener = lab.listener();
+        lab.track(PatientServer.serve(listener, Duration.ofSeconds(3)));
+        var client = lab.connect(listener.getLocalPort());
+        client.setSoTimeout(2_000);
+        var longest = "x".repeat(PatientServer.MAX_LINE);
+        assertThat(exchange(client, longest)).as("the reply to a line of exactly MAX_LINE (%d) bytes: allowed",
+                PatientServer.MAX_LINE).isEqualTo(longest.toUpperCase(Locale.ROOT));
+
+        var greedy = lab.connect(listener.getLocalPort());
+        greedy.setSoTimeout(2_000);
+        var chunk = "y".repeat(64 * 1024).getBytes(UTF_8);
+        long sent = 0;
+        IOException refused = null;
+        try {
+            while (sent < (32 << 20)) { // a line of 32 MiB, and still no \n
+                greedy.getOutputStream().write(chunk);
+                sent += chunk.length;
+            }
+            greedy.getOutputStream().write('\n');
+        } catch (IOException e) {
+            refused = e; // Connection reset, or Broken pipe: the server refused the line
+        }
         int next;
         try {
-            next = client.getInputStream().read();
+            next = greedy.getInputStream().read();
         } catch (SocketTimeoutException e) {
-            throw new AssertionError("the client sent nothing more and the server did not hang up within 3 s, "
-                    + "with an idle time of 800 ms: a client that neither asks nor closes holds a server thread "
-                    + "and descriptor for ever. Bound the server's read (SO_TIMEOUT).", e);
+            throw new AssertionError("the server neither answered nor closed a connection whose request line was "
+                    + "32 MiB long", e);
+        } catch (SocketException reset) {
+            next = -1;
         }
-        long waitedMillis = (System.nanoTime() - start) / 1_000_000;
 
-        assertThat(next).as("client read() once the server hung up (-1: the server's FIN)").isEqualTo(-1);
-        assertThat(waitedMillis)
-                .withFailMessage("the server hung up %d ms after its reply, before the idle time of 800 ms had "
-                        + "passed: it must wait for the client to close first (or to stay quiet for the idle time)",
-                        waitedMillis)
-                .isGreaterThanOrEqualTo(150);
+        assertThat(refused)
+                .withFailMessage("the client wrote a request line of 32 MiB to a server whose MAX_LINE is %d bytes, "
+                        + "without an error: the server read (and kept, or threw away) all of it. Stop reading once a "
+                        + "line passes MAX_LINE, and reset the connection (SO_LINGER 0, close): the client's next write "
+                        + "then fails. (BufferedReader.readLine() has no limit: it grows the line until the memory runs "
+                        + "out.)", PatientServer.MAX_LINE)
+                .isNotNull();
+        assertThat(next).as("what the client read after its line too long: no reply, the connection is over").isEqualTo(-1);
+    }
+
+    @Test
+    @Tag("task:1")
+    @DisplayName("a client that sends requests but never reads the replies is cut off after the idle time: the server's write does not block for ever")
+    void cutsOffAClientThatNeverReads() throws Exception {
+        var listener = lab.listener();
+        lab.track(PatientServer.serve(listener, Duration.ofMillis(500)));
+        int port = listener.getLocalPort();
+        var greedy = lab.connect(port);
+        var serverEnd = new InetSocketAddress(Lab.LOOPBACK, port);
+        var clientEnd = greedy.getLocalSocketAddress();
+        var line = ("z".repeat(PatientServer.MAX_LINE - 1) + "\n").getBytes(UTF_8);
+        Thread.ofVirtual().name("never-reads").start(() -> {
+            try {
+                for (int i = 0; i < 4_000; i++) { // 32 MiB of requests: their replies are never read
+                    greedy.getOutputStream().write(line);
+                }
+            } catch (IOException cutOff) {
+                // the server cut this client off, or the test is over
+            }
+        });
+
+        // The replies fill the server's send buffer and the client's receive buffer (a few MB), then write() blocks.
+        var stuck = ProcNetTcp.awaitOnPort(port, "the server's end of the connection holding unsent reply bytes",
+                rows -> rows.stream().anyMatch(e -> e.is(serverEnd, clientEnd) && e.txQueue() > 0), BOUND);
+        long inode = stuck.stream().filter(e -> e.is(serverEnd, clientEnd)).findFirst().orElseThrow().inode();
+        try {
+            await().atMost(BOUND).pollInterval(Duration.ofMillis(20)).until(() -> inode == 0 || Descriptors.fdOf(inode) < 0);
+        } catch (ConditionTimeoutException stillHeld) {
+            throw new AssertionError(("3 s after its replies stopped moving, the server still holds the connection "
+                    + "(socket:[%d]) of a client that never reads: the TCP table shows%n%s%nA blocking write waits for "
+                    + "room in the buffers for ever (SO_TIMEOUT bounds reads, not writes), pinning a thread and a "
+                    + "descriptor. Cut off a client that does not take a reply within the idle time (500 ms here): "
+                    + "close the socket from another thread, with SO_LINGER 0 to drop what the kernel still holds.")
+                    .formatted(inode, ProcNetTcp.show(ProcNetTcp.onPort(port))), stillHeld);
+        }
+    }
+
+    @Test
+    @Tag("task:1")
+    @DisplayName("close() stops listening and hangs up on every open connection: its clients read EOF, a new one is refused")
+    void closeHangsUpOnEveryOpenConnection() throws Exception {
+        var listener = lab.listener();
+        int port = listener.getLocalPort();
+        var server = lab.track(PatientServer.serve(listener, Duration.ofSeconds(10)));
+        var clients = new ArrayList<Socket>();
+        for (int i = 0; i < 3; i++) {
+            var client = lab.connect(port);
+            client.setSoTimeout(2_000);
+            assertThat(exchange(client, "hello " + i)).as("reply to client %d", i).isEqualTo("HELLO " + i);
+            clients.add(client);
+        }
+
+        server.close();
+
+        for (var client : clients) {
+            int next;
+            try {
+                next = client.getInputStream().read();
+            } catch (SocketTimeoutException e) {
+                throw new AssertionError("2 s after server.close(), a connected client got no FIN: closing the "
+                        + "listener refuses new clients only; close() must also close every connection it accepted", e);
+            }
+            assertThat(next).as("a connected client's read() after server.close(): -1, the server's FIN").isEqualTo(-1);
+        }
+        Lab.awaitRefused(port, Duration.ofSeconds(1));
+    }
+
+    /// Reads until the server hangs up (FIN, or RST) and returns the ms since `start`.
+    private static long millisUntilHungUp(Socket client, long start, Duration idle) throws IOException {
+        try {
+            while (client.getInputStream().read() >= 0) {
+                // the server said something after its reply: ignore it, the hang-up is what counts
+            }
+        } catch (SocketTimeoutException e) {
+            throw new AssertionError(("the client sent nothing more and the server with an idle time of %s did not "
+                    + "hang up within %d ms: a client that neither asks nor closes holds a server thread and "
+                    + "descriptor for ever. Bound the server's read (SO_TIMEOUT)%s.").formatted(idle,
+                    client.getSoTimeout(), idle.toMillis() == 0 ? " — and under a millisecond, Duration.toMillis() is "
+                    + "0, which SO_TIMEOUT reads as no bound at all: round it up to 1 ms" : ""), e);
+        } catch (SocketException reset) {
+            // an RST ends it too
+        }
+        return (System.nanoTime() - start) / 1_000_000;
     }
 
     @Test
@@ -201,13 +369,23 @@ class PatientServerTest {
 
     /// One request line out, one reply line back, on a raw socket: the test speaks the protocol itself.
     static String exchange(Socket client, String request) throws IOException {
+        String shown = request.length() > 40 ? request.substring(0, 20) + "…(" + request.length() + " chars)" : request;
         client.getOutputStream().write((request + "\n").getBytes(UTF_8));
         var line = new ByteArrayOutputStream();
-        for (int b = client.getInputStream().read(); b != '\n'; b = client.getInputStream().read()) {
-            if (b < 0) {
-                throw new AssertionError("the server closed the connection instead of answering \"" + request + "\"");
+        try {
+            for (int b = client.getInputStream().read(); b != '\n'; b = client.getInputStream().read()) {
+                if (b < 0) {
+                    throw new AssertionError("the server closed the connection instead of answering \"" + shown + "\"");
+                }
+                line.write(b);
             }
-            line.write(b);
+        } catch (SocketTimeoutException e) {
+            throw new AssertionError("no reply line within %d ms to \"%s\": the server neither answered nor closed"
+                    .formatted(client.getSoTimeout(), shown) + " (does it serve each connection on a thread of its own, "
+                    + "and answer every line, an empty one too?)", e);
+        } catch (SocketException e) {
+            throw new AssertionError("the connection failed with '%s' where the reply to \"%s\" was due: the server "
+                    .formatted(e.getMessage(), shown) + "reset it instead of answering", e);
         }
         return line.toString(UTF_8);
     }

@@ -4,13 +4,17 @@ import java.io.InputStreamReader;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
+import java.net.SocketTimeoutException;
 import java.time.Duration;
+import java.util.List;
 import java.util.Locale;
 import java.util.Set;
 import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicInteger;
 
 import org.junit.jupiter.api.DisplayName;
@@ -21,6 +25,7 @@ import org.junit.jupiter.api.extension.RegisterExtension;
 import static java.nio.charset.StandardCharsets.UTF_8;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatIllegalArgumentException;
+import static org.assertj.core.api.Assertions.catchThrowable;
 
 /// Chapter 8, graded: one connection carries every request, and the client's orderly close leaves TIME_WAIT with it.
 @Tag("time-wait")
@@ -34,7 +39,7 @@ class ReusingClientTest {
 
     @Test
     @Tag("task:3")
-    @DisplayName("100 requests from one client travel over one connection: the server accepts exactly once")
+    @DisplayName("102 requests from one client, an empty one among them, travel over one connection: the server accepts exactly once")
     void sendsEveryRequestOverOneConnection() throws Exception {
         var server = lab.track(new LineServer(lab.listener()));
 
@@ -42,9 +47,20 @@ class ReusingClientTest {
             for (int i = 0; i < 100; i++) {
                 assertThat(client.ask("request " + i)).as("reply to request %d", i).isEqualTo("REQUEST " + i);
             }
+            String emptyReply;
+            try {
+                emptyReply = client.ask("");
+            } catch (IllegalArgumentException refused) {
+                throw new AssertionError("ask(\"\") refused an empty request (" + refused.getMessage() + "): an "
+                        + "empty line is a request in this protocol, and its reply is an empty line. Only null and "
+                        + "line breaks are bad input.", refused);
+            }
+            assertThat(emptyReply).as("reply to an empty request (a request like any other: its reply is an empty "
+                    + "line)").isEmpty();
+            assertThat(client.ask("one more")).as("reply to the request after the empty one").isEqualTo("ONE MORE");
 
             assertThat(server.accepted.get())
-                    .withFailMessage("the server accepted %d connections for 100 requests: each one costs a handshake "
+                    .withFailMessage("the server accepted %d connections for 102 requests: each one costs a handshake "
                                     + "and leaves a TIME_WAIT row behind (the table shows %d rows to port %d). "
                                     + "Connect once and send every request over that connection.",
                             server.accepted.get(), rowsTo(server.port()), server.port())
@@ -61,6 +77,7 @@ class ReusingClientTest {
         assertThat(client.ask("hello")).as("reply to \"hello\"").isEqualTo("HELLO");
         var clientEnd = server.peers.poll(2, TimeUnit.SECONDS);
         assertThat(clientEnd).as("the client's end of the connection, as the server accepted it").isNotNull();
+        long inode = ProcNetTcp.entryOf(clientEnd, server.address()).map(ProcNetTcp.Entry::inode).orElse(0L);
 
         client.close();
 
@@ -70,11 +87,44 @@ class ReusingClientTest {
                         + "with a FIN, which the server reads as EOF (-1). An RST (SO_LINGER 0) avoids TIME_WAIT only by "
                         + "aborting the connection.", ending == null ? "nothing within 2 s" : "\"" + ending + "\"")
                 .isEqualTo(LineServer.EOF);
+        assertThat(inode == 0 ? -1 : Descriptors.fdOf(inode))
+                .withFailMessage("the client's socket (socket:[%d]) is still open in /proc/self/fd after close(): the "
+                        + "server read EOF (a half-close, shutdownOutput, sends the FIN too), but the descriptor stays "
+                        + "allocated until the socket itself is closed", inode)
+                .isEqualTo(-1);
         ProcNetTcp.awaitState(clientEnd, server.address(), ProcNetTcp.State.TIME_WAIT, BOUND);
         assertThat(ProcNetTcp.onPort(server.port()).stream().filter(e -> e.state() == ProcNetTcp.State.TIME_WAIT
                         && e.is(new InetSocketAddress(Lab.LOOPBACK, server.port()), clientEnd)))
                 .as("TIME_WAIT rows on the server's side of the connection: the client closed first, so none")
                 .isEmpty();
+    }
+
+    @Test
+    @Tag("task:3")
+    @DisplayName("ask() is bounded by the timeout: a server that never answers costs a SocketTimeoutException after 150 ms, or 0.5 ms, not a hung client")
+    void askIsBoundedByTheTimeout() throws Exception {
+        var server = lab.track(new LineServer(lab.listener(), false));
+
+        for (var timeout : List.of(Duration.ofMillis(150), Duration.ofNanos(500_000))) {
+            var client = connectWithin(server.address(), timeout);
+            var asking = new CompletableFuture<Throwable>();
+            Thread thread = Thread.ofVirtual().start(() -> asking.complete(catchThrowable(() -> client.ask("anyone?"))));
+            lab.track(thread::interrupt);
+            Throwable thrown;
+            try {
+                thrown = asking.get(2, TimeUnit.SECONDS);
+            } catch (TimeoutException e) {
+                throw new AssertionError("ask() on a client connected with a timeout of %s is still waiting 2 s later, "
+                        .formatted(timeout) + Lab.blockedIn(thread.getStackTrace()) + ". The timeout bounds every "
+                        + "reply: set it as SO_TIMEOUT" + (timeout.toMillis() == 0 ? " — rounded up to 1 ms, since "
+                        + "Duration.toMillis() of 0.5 ms is 0, and SO_TIMEOUT 0 means no bound at all" : "") + ".");
+            }
+            if (thrown instanceof UnsupportedOperationException notWritten) {
+                throw notWritten;
+            }
+            assertThat(thrown).as("how ask() ends when the server reads the request and never answers, with a "
+                    + "timeout of %s", timeout).isInstanceOf(SocketTimeoutException.class);
+        }
     }
 
     @Test
@@ -100,6 +150,20 @@ class ReusingClientTest {
         assertThatIllegalArgumentException().as("ask(null)").isThrownBy(() -> client.ask(null));
     }
 
+    /// ReusingClient.connect with a tiny timeout: on a busy machine even a loopback handshake may miss 1 ms, so a
+    /// connect that timed out is tried again (up to five times); the reply's bound is what the test is about.
+    private ReusingClient connectWithin(InetSocketAddress server, Duration timeout) throws IOException {
+        for (int attempt = 1; ; attempt++) {
+            try {
+                return lab.track(ReusingClient.connect(server, timeout));
+            } catch (SocketTimeoutException slowHandshake) {
+                if (attempt == 5) {
+                    throw slowHandshake;
+                }
+            }
+        }
+    }
+
     private static long rowsTo(int port) {
         return ProcNetTcp.snapshot().stream().filter(e -> e.remote().getPort() == port).count();
     }
@@ -109,13 +173,20 @@ class ReusingClientTest {
         static final String EOF = "EOF";
 
         final ServerSocket listener;
+        final boolean answering;
         final AtomicInteger accepted = new AtomicInteger();
         final BlockingQueue<InetSocketAddress> peers = new LinkedBlockingQueue<>();
         final BlockingQueue<String> endings = new LinkedBlockingQueue<>();
         private final Set<Socket> open = ConcurrentHashMap.newKeySet();
 
         LineServer(ServerSocket listener) {
+            this(listener, true);
+        }
+
+        /// A server that reads each request line and, unless `answering`, never replies.
+        LineServer(ServerSocket listener, boolean answering) {
             this.listener = listener;
+            this.answering = answering;
             Thread.ofVirtual().name("test-line-server").start(() -> {
                 while (!listener.isClosed()) {
                     try {
@@ -145,7 +216,9 @@ class ReusingClientTest {
                 var in = new BufferedReader(new InputStreamReader(s.getInputStream(), UTF_8));
                 String line;
                 while ((line = in.readLine()) != null) {
-                    s.getOutputStream().write((line.toUpperCase(Locale.ROOT) + "\n").getBytes(UTF_8));
+                    if (answering) {
+                        s.getOutputStream().write((line.toUpperCase(Locale.ROOT) + "\n").getBytes(UTF_8));
+                    }
                 }
                 endings.add(EOF); // the client's FIN; only now does this server close
             } catch (IOException e) {

@@ -1,4 +1,5 @@
 import java.net.InetSocketAddress;
+import java.net.ServerSocket;
 import java.net.SocketAddress;
 import java.net.StandardProtocolFamily;
 import java.nio.channels.SocketChannel;
@@ -27,7 +28,7 @@ class TimeWaitCensusTest {
 
     @Test
     @Tag("task:4")
-    @DisplayName("the census counts a port's TIME_WAIT rows on both sides, from /proc/net/tcp and tcp6, and no other state")
+    @DisplayName("the census counts a port's TIME_WAIT rows on both sides, from /proc/net/tcp and tcp6, and no other state — before and after three more")
     void countsBothSidesInBothTables() throws Exception {
         // A dual-stack listener: it and the connections it accepts are listed in tcp6 as ::ffff:127.0.0.1.
         var listener = lab.listener();
@@ -38,23 +39,10 @@ class TimeWaitCensusTest {
         var hungUpByClient = new ArrayList<SocketAddress>();
 
         for (int i = 0; i < 2; i++) { // the server closes first: TIME_WAIT on port's side, in tcp6
-            var client = lab.connect(port);
-            var accepted = lab.track(listener.accept());
-            hungUpByServer.add(client.getLocalSocketAddress());
-            accepted.close();
-            client.setSoTimeout(2_000);
-            assertThat(client.getInputStream().read()).as("client read() after the server's close").isEqualTo(-1);
-            client.close();
+            closeFromTheServer(listener, hungUpByServer);
         }
         for (int i = 0; i < 3; i++) { // AF_INET clients close first: TIME_WAIT on their side, in tcp
-            var client = lab.track(SocketChannel.open(StandardProtocolFamily.INET));
-            client.connect(server);
-            hungUpByClient.add(client.getLocalAddress());
-            var accepted = lab.track(listener.accept());
-            client.close();
-            accepted.setSoTimeout(2_000);
-            assertThat(accepted.getInputStream().read()).as("server read() after the client's close").isEqualTo(-1);
-            accepted.close();
+            closeFromAnInetClient(listener, server, hungUpByClient);
         }
         // Rows in other states on the same port: an open connection, a half-closed one, and the LISTEN row.
         lab.connect(port);
@@ -69,21 +57,72 @@ class TimeWaitCensusTest {
                         && rows.stream().anyMatch(e -> e.is(server, halfClosedEnd)
                         && e.state() == ProcNetTcp.State.CLOSE_WAIT), BOUND);
 
-        var before = ProcNetTcp.snapshot();
-        var census = TimeWaitCensus.take(port);
-        var after = ProcNetTcp.snapshot();
+        assertCensusMatchesTheTable(port, "2 closed by the server, 3 by AF_INET clients");
 
-        assertThat(census.port()).as("the port the census is about").isEqualTo(port);
-        long[] byPort = {count(before, e -> e.local().getPort() == port), count(after, e -> e.local().getPort() == port)};
-        long[] byPeers = {count(before, e -> e.remote().getPort() == port), count(after, e -> e.remote().getPort() == port)};
-        assertThat((long) census.heldByPort())
-                .as("heldByPort: TIME_WAIT rows whose local port is %d (the server hung up first; these rows are in "
-                        + "/proc/net/tcp6). The TCP table shows:%n%s", port, ProcNetTcp.show(onEitherSide(after, port)))
-                .isBetween(Math.min(byPort[0], byPort[1]), Math.max(byPort[0], byPort[1]));
-        assertThat((long) census.heldByPeers())
-                .as("heldByPeers: TIME_WAIT rows whose remote port is %d (AF_INET clients hung up first; these rows "
-                        + "are in /proc/net/tcp). The TCP table shows:%n%s", port, ProcNetTcp.show(onEitherSide(after, port)))
-                .isBetween(Math.min(byPeers[0], byPeers[1]), Math.max(byPeers[0], byPeers[1]));
+        // Three more, so that the counts change: a census must count, not know the answer.
+        closeFromTheServer(listener, hungUpByServer);
+        closeFromAnInetClient(listener, server, hungUpByClient);
+        closeFromAnInetClient(listener, server, hungUpByClient);
+        ProcNetTcp.await("the test's 8 connections to port " + port + " in TIME_WAIT",
+                rows -> count(rows, e -> hungUpByServer.stream().anyMatch(c -> e.is(server, c))) == 3
+                        && count(rows, e -> hungUpByClient.stream().anyMatch(c -> e.is(c, server))) == 5, BOUND);
+        assertCensusMatchesTheTable(port, "now 3 closed by the server, 5 by AF_INET clients");
+    }
+
+    /// Takes the census and compares it with the table read just before and just after (other programs may add or
+    /// end rows meanwhile). A read of /proc/net/tcp is not atomic: while the table changes between two read()s, a
+    /// row can be shown twice or not at all, so a census that disagrees is taken again (three times at most); a
+    /// census that counts wrong disagrees every time.
+    private static void assertCensusMatchesTheTable(int port, String rowsMade) throws Exception {
+        for (int attempt = 1; ; attempt++) {
+            var before = ProcNetTcp.snapshot();
+            var census = TimeWaitCensus.take(port);
+            var after = ProcNetTcp.snapshot();
+            long[] byPort = {count(before, e -> e.local().getPort() == port), count(after, e -> e.local().getPort() == port)};
+            long[] byPeers = {count(before, e -> e.remote().getPort() == port), count(after, e -> e.remote().getPort() == port)};
+            boolean agrees = census.port() == port
+                    && census.heldByPort() >= Math.min(byPort[0], byPort[1]) && census.heldByPort() <= Math.max(byPort[0], byPort[1])
+                    && census.heldByPeers() >= Math.min(byPeers[0], byPeers[1]) && census.heldByPeers() <= Math.max(byPeers[0], byPeers[1]);
+            if (agrees || attempt == 3) {
+                assertThat(census.port()).as("the port the census is about").isEqualTo(port);
+                assertThat((long) census.heldByPort())
+                        .as("heldByPort (%s): TIME_WAIT rows whose local port is %d (the server hung up first; these "
+                                + "rows are in /proc/net/tcp6). The TCP table shows:%n%s", rowsMade, port,
+                                ProcNetTcp.show(onEitherSide(after, port)))
+                        .isBetween(Math.min(byPort[0], byPort[1]), Math.max(byPort[0], byPort[1]));
+                assertThat((long) census.heldByPeers())
+                        .as("heldByPeers (%s): TIME_WAIT rows whose remote port is %d (AF_INET clients hung up first; "
+                                + "these rows are in /proc/net/tcp). The TCP table shows:%n%s", rowsMade, port,
+                                ProcNetTcp.show(onEitherSide(after, port)))
+                        .isBetween(Math.min(byPeers[0], byPeers[1]), Math.max(byPeers[0], byPeers[1]));
+                return;
+            }
+        }
+    }
+
+    /// One connection to the listener that the server's side closes first: its TIME_WAIT row has the listener's port
+    /// as local port, in /proc/net/tcp6 (a dual-stack socket).
+    private void closeFromTheServer(ServerSocket listener, List<SocketAddress> hungUpByServer) throws Exception {
+        var client = lab.connect(listener.getLocalPort());
+        var accepted = lab.track(listener.accept());
+        hungUpByServer.add(client.getLocalSocketAddress());
+        accepted.close();
+        client.setSoTimeout(2_000);
+        assertThat(client.getInputStream().read()).as("client read() after the server's close").isEqualTo(-1);
+        client.close();
+    }
+
+    /// One AF_INET connection that the client closes first: its TIME_WAIT row is the client's, in /proc/net/tcp.
+    private void closeFromAnInetClient(ServerSocket listener, InetSocketAddress server, List<SocketAddress> hungUpByClient)
+            throws Exception {
+        var client = lab.track(SocketChannel.open(StandardProtocolFamily.INET));
+        client.connect(server);
+        hungUpByClient.add(client.getLocalAddress());
+        var accepted = lab.track(listener.accept());
+        client.close();
+        accepted.setSoTimeout(2_000);
+        assertThat(accepted.getInputStream().read()).as("server read() after the client's close").isEqualTo(-1);
+        accepted.close();
     }
 
     @Test

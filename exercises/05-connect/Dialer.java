@@ -63,7 +63,7 @@ public final class Dialer {
     // TODO(task 1): connect a new socket to `to`, waiting at most `timeout`, and say how it ended: Connected (with
     //  the connected socket), Refused, TimedOut, or Failed for anything else — never an exception, never a leaked
     //  socket. A null or unresolved address, or a zero or negative timeout, is an IllegalArgumentException whose
-    //  message names it.
+    //  message names it. A positive timeout under a millisecond is still a bound, never "no timeout".
     public static Attempt attempt(InetSocketAddress to, Duration timeout) {
         throw new UnsupportedOperationException(
                 "Task 1: implement Dialer.attempt (see chapters/05-connect/README.adoc, 'Task 1: One attempt, named')");
@@ -72,9 +72,13 @@ public final class Dialer {
     // TODO(task 2): connect to `port` on one of `addresses`: try each in the order given, report every attempt to
     //  `onAttempt` as soon as it ends, and return the first connected socket. After a round in which all failed,
     //  pause (firstBackoff, then twice as long each round) and try again. Never run past the deadline — not even
-    //  inside a connect(); when it leaves no room for another attempt, throw GaveUp with every attempt made.
-    //  Bad arguments (no addresses, a port outside 1..65535, a timeout, backoff or deadline that is not positive)
-    //  are an IllegalArgumentException whose message names the value.
+    //  inside a connect(): each connect() waits at most what is left of it. When the deadline leaves no room for
+    //  another attempt, or when the next pause would end past it, throw GaveUp with every attempt made at once,
+    //  without sleeping. If onAttempt throws, that exception leaves dial() as it is, and a socket the failed
+    //  report was about is closed first (nobody else can close it).
+    //  Bad arguments (no addresses, a null among them, a port outside 1..65535, a missing patience, a
+    //  connectTimeout, firstBackoff or deadline that is not positive, a null onAttempt — pass `a -> { }` to ignore
+    //  attempts) are an IllegalArgumentException whose message names the value.
     public static Socket dial(List<InetAddress> addresses, int port, Patience patience,
                               Consumer<? super Attempt> onAttempt) throws IOException {
         throw new UnsupportedOperationException(

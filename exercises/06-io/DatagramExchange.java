@@ -15,8 +15,10 @@ public final class DatagramExchange {
 
     // TODO(task 4): send `request` to `server` as one datagram and return the reply datagram from `server`,
     //  whole. A reply longer than maxReply is a java.net.ProtocolException, never a silently shortened reply.
-    //  No reply within `timeout` is a SocketTimeoutException (UDP may lose either datagram): never wait forever.
-    //  A request or maxReply above MAX_PAYLOAD, a negative maxReply or a timeout that is not positive is an
+    //  No reply within `timeout` is a SocketTimeoutException (UDP may lose either datagram): never wait forever,
+    //  also when the timeout is under a millisecond. A datagram from any other address is not the reply: ignore
+    //  it and keep waiting (within the same timeout). A request or maxReply above MAX_PAYLOAD, a negative maxReply,
+    //  a timeout that is not positive, a missing argument or a channel in non-blocking mode is an
     //  IllegalArgumentException naming it.
     public static byte[] request(DatagramChannel channel, SocketAddress server, byte[] request, int maxReply,
                                  Duration timeout) throws IOException {
@@ -26,7 +28,8 @@ public final class DatagramExchange {
 
     // TODO(task 4): wait for one datagram on `channel`, answer its sender with handler's reply as one datagram,
     //  and return the sender's address. A request longer than maxRequest is a java.net.ProtocolException and
-    //  gets no answer.
+    //  gets no answer (a request of exactly maxRequest bytes is fine). A maxRequest outside 0..MAX_PAYLOAD, a
+    //  missing argument or a channel in non-blocking mode is an IllegalArgumentException naming it.
     public static SocketAddress answerOne(DatagramChannel channel, int maxRequest, UnaryOperator<byte[]> handler)
             throws IOException {
         throw new UnsupportedOperationException(

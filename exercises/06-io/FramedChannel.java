@@ -20,7 +20,8 @@ public final class FramedChannel implements AutoCloseable {
     }
 
     // TODO(task 1): send `message` as one frame, header and body together in a single gathering write, so that
-    //  Nagle's algorithm never holds the body back. A message longer than maxMessage is an
+    //  Nagle's algorithm never holds the body back. The length goes first, in network byte order (big-endian:
+    //  a 1-byte message starts 00 00 00 01). A message of exactly maxMessage bytes is fine; a longer one is an
     //  IllegalArgumentException naming both sizes, and nothing is written.
     public void send(byte[] message) throws IOException {
         throw new UnsupportedOperationException(
@@ -29,7 +30,8 @@ public final class FramedChannel implements AutoCloseable {
 
     // TODO(task 2): return the next message, however the bytes of its frame arrive, leaving the bytes of the
     //  next frame for the next call. Return null when the peer closed exactly between two frames.
-    //  A length that is negative or above maxMessage is a java.net.ProtocolException naming it, raised before
+    //  A length of exactly maxMessage is fine; one that is negative or above maxMessage is a
+    //  java.net.ProtocolException naming it, raised before
     //  any buffer of that size exists. EOF inside a frame is an EOFException saying how many bytes were missing;
     //  any other failure (a reset) is an IOException that says so, never a quiet end.
     public byte[] receive() throws IOException {
@@ -37,7 +39,8 @@ public final class FramedChannel implements AutoCloseable {
                 "Task 2: implement FramedChannel.receive (see chapters/06-io/README.adoc, 'Task 2: Receive a frame')");
     }
 
-    // TODO(task 1): close the channel.
+    // TODO(task 1): close the channel: the peer reads EOF, and the descriptor is released (a half-close is not
+    //  enough).
     @Override
     public void close() throws IOException {
         throw new UnsupportedOperationException(

@@ -11,9 +11,10 @@ public final class ReverseClient implements AutoCloseable {
     private ReverseClient() {
     }
 
-    // TODO(task 1): connect to `address`:`port` within `timeout`, and bound every later read by the same timeout.
-    //  A null address, a port outside 1-65535, or a null, zero or negative timeout is an IllegalArgumentException
-    //  whose message names the value. A connect that fails must not leave a descriptor behind.
+    // TODO(task 1): connect to `address`:`port` within `timeout`, and bound every later read by the same timeout
+    //  (a timeout under a millisecond is still a bound, never "no timeout"). A null address, a port outside
+    //  1-65535, or a null, zero or negative timeout is an IllegalArgumentException whose message names the value.
+    //  A connect that fails must not leave a descriptor behind.
     public static ReverseClient connect(InetAddress address, int port, Duration timeout) throws IOException {
         throw new UnsupportedOperationException(
                 "Task 1: implement ReverseClient.connect (see chapters/07-close/README.adoc, 'Task 1: Ask, half-close, read to the end')");
@@ -46,7 +47,8 @@ public final class ReverseClient implements AutoCloseable {
                 "Task 3: implement ReverseClient.abort (see chapters/07-close/README.adoc, 'Task 3: Abort')");
     }
 
-    // TODO(task 1): close the connection in order (FIN after any pending data) and release the descriptor.
+    // TODO(task 1): close the connection in order (FIN after any pending data, never an RST: only abort() resets)
+    //  and release the descriptor — a half-close sends the FIN too, but keeps the socket.
     @Override
     public void close() throws IOException {
         throw new UnsupportedOperationException(

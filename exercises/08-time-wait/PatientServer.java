@@ -11,6 +11,9 @@ import java.time.Duration;
 /// without a request, so a client that neither asks nor closes cannot hold a connection for ever.
 public final class PatientServer implements AutoCloseable {
 
+    /// The longest request line, in bytes of UTF-8, not counting its `\n`: a longer one is refused.
+    public static final int MAX_LINE = 8192;
+
     private PatientServer() {
     }
 
@@ -24,9 +27,13 @@ public final class PatientServer implements AutoCloseable {
     }
 
     // TODO(task 1): serve the protocol on `listener` until close(), every connection at once (a thread each):
-    //  answer each request line, and close a connection only once the client has closed it (EOF) — or once it
-    //  has sent nothing for `idle`. A null listener or an idle time that is not positive is an
-    //  IllegalArgumentException whose message names it.
+    //  answer each request line — as many as the client sends, an empty line too (its reply is an empty line) —
+    //  and close a connection only once the client has closed it (EOF) — or once it has sent nothing for `idle`
+    //  (a positive idle time under a millisecond is still a bound). Hold under abuse: a line longer than MAX_LINE
+    //  bytes (not counting its \n) is refused as soon as it passes the limit, with no reply and a reset (RST),
+    //  without reading the rest; a client that does not take a reply within `idle` (it sends, but never reads, so
+    //  the buffers fill and the write blocks) is cut off with a reset. A null listener or an idle time that is
+    //  not positive is an IllegalArgumentException whose message names it.
     public static PatientServer serve(ServerSocket listener, Duration idle) {
         throw new UnsupportedOperationException(
                 "Task 1: implement PatientServer.serve (see chapters/08-time-wait/README.adoc, 'Task 1: Let the client close first')");
@@ -38,7 +45,7 @@ public final class PatientServer implements AutoCloseable {
                 "Task 1: implement PatientServer.port (see chapters/08-time-wait/README.adoc, 'Task 1: Let the client close first')");
     }
 
-    // TODO(task 1): stop listening and close every connection that is still open.
+    // TODO(task 1): stop listening and close every connection that is still open (its client reads EOF).
     @Override
     public void close() throws IOException {
         throw new UnsupportedOperationException(

@@ -115,7 +115,7 @@ public final class Dialer {
                 Duration bound = min(patience.connectTimeout(), Duration.ofNanos(left));
                 Attempt attempt = attempt(new InetSocketAddress(address, port), bound);
                 attempts.add(attempt);
-                onAttempt.accept(attempt);
+                report(onAttempt, attempt);
                 if (attempt instanceof Connected connected) {
                     return connected.socket();
                 }
@@ -132,6 +132,19 @@ public final class Dialer {
                 throw new InterruptedIOException("dial to port " + port + " interrupted after " + attempts.size() + " attempts");
             }
             pause = pause.multipliedBy(2);
+        }
+    }
+
+    private static void report(Consumer<? super Attempt> onAttempt, Attempt attempt) {
+        try {
+            onAttempt.accept(attempt);
+        } catch (RuntimeException | Error e) {
+            // The caller's listener failed, so the caller will never see this socket: close it, or the connection
+            // stays ESTABLISHED with nobody to read or close it (the server keeps a client that is not there).
+            if (attempt instanceof Connected connected) {
+                close(connected.socket());
+            }
+            throw e;
         }
     }
 

@@ -34,6 +34,7 @@ public final class DatagramExchange {
         if (timeout.isNegative() || timeout.isZero()) {
             throw new IllegalArgumentException("timeout must be positive, got " + timeout);
         }
+        requireBlocking(channel);
         // sendto(): the whole request is one datagram, or nothing is sent.
         channel.send(ByteBuffer.wrap(request), server);
 
@@ -77,6 +78,7 @@ public final class DatagramExchange {
         if (maxRequest < 0 || maxRequest > MAX_PAYLOAD) {
             throw new IllegalArgumentException("maxRequest must be 0..%d, got %d".formatted(MAX_PAYLOAD, maxRequest));
         }
+        requireBlocking(channel);
         var buffer = ByteBuffer.allocate(maxRequest + 1);
         // recvfrom(): one datagram per call, never two glued together, never half of one (unless cut).
         SocketAddress sender = channel.receive(buffer);
@@ -92,4 +94,12 @@ public final class DatagramExchange {
         return sender;
     }
     // end::answer[]
+
+    private static void requireBlocking(DatagramChannel channel) {
+        // In non-blocking mode receive() returns null at once when no datagram is waiting: there is no reply to
+        // wait for, nor a request to answer.
+        if (!channel.isBlocking()) {
+            throw new IllegalArgumentException("the channel must be in blocking mode");
+        }
+    }
 }

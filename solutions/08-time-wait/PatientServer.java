@@ -1,8 +1,11 @@
-import java.io.BufferedReader;
+import java.io.BufferedInputStream;
+import java.io.ByteArrayOutputStream;
+import java.io.EOFException;
 import java.io.IOException;
-import java.io.InputStreamReader;
+import java.io.InputStream;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
+import java.net.ProtocolException;
 import java.net.ServerSocket;
 import java.net.Socket;
 import java.net.SocketTimeoutException;
@@ -10,6 +13,9 @@ import java.time.Duration;
 import java.util.Locale;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.ScheduledThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
 
 import static java.nio.charset.StandardCharsets.UTF_8;
 
@@ -21,14 +27,21 @@ import static java.nio.charset.StandardCharsets.UTF_8;
 /// without a request, so a client that neither asks nor closes cannot hold a connection for ever.
 public final class PatientServer implements AutoCloseable {
 
+    /// The longest request line, in bytes of UTF-8, not counting its `\n`: a longer one is refused.
+    public static final int MAX_LINE = 8192;
+
     private final ServerSocket listener;
     private final int idleMillis;
     private final Set<Socket> open = ConcurrentHashMap.newKeySet();
+    private final ScheduledThreadPoolExecutor watchdog;
+    private final Thread acceptor;
 
     private PatientServer(ServerSocket listener, int idleMillis) {
         this.listener = listener;
         this.idleMillis = idleMillis;
-        Thread.ofVirtual().name("patient-accept-" + listener.getLocalPort()).start(this::acceptLoop);
+        this.watchdog = new ScheduledThreadPoolExecutor(1, Thread.ofVirtual().name("patient-watchdog").factory());
+        this.watchdog.setRemoveOnCancelPolicy(true); // a cancelled cut-off must not linger for the whole idle time
+        this.acceptor = Thread.ofVirtual().name("patient-accept-" + listener.getLocalPort()).start(this::acceptLoop);
     }
 
     // tag::listen[]
@@ -63,6 +76,7 @@ public final class PatientServer implements AutoCloseable {
             // SO_TIMEOUT 0 means "wait for ever": a zero idle time would switch the bound off, not tighten it.
             throw new IllegalArgumentException("idle time must be positive, got " + idle);
         }
+        // Rounded up to 1 ms, never down to 0: a positive idle time under a millisecond is still a bound.
         int millis = Math.clamp(idle.toMillis(), 1, Integer.MAX_VALUE);
         return new PatientServer(listener, millis);
     }
@@ -93,24 +107,59 @@ public final class PatientServer implements AutoCloseable {
         try (connection) {
             // A client that neither asks nor closes would pin this thread and descriptor for ever: bound the wait.
             connection.setSoTimeout(idleMillis);
-            var in = new BufferedReader(new InputStreamReader(connection.getInputStream(), UTF_8));
-            var out = connection.getOutputStream();
+            var in = new BufferedInputStream(connection.getInputStream());
             String request;
             // readLine() returns null at the client's FIN. Only then does try-with-resources close: the client was
             // the active closer, so its side of the connection, not this port, holds TIME_WAIT.
-            while ((request = in.readLine()) != null) {
+            while ((request = readLine(in)) != null) {
                 // One write per reply: the whole line leaves in one segment, with nothing for Nagle to hold back.
-                out.write((request.toUpperCase(Locale.ROOT) + "\n").getBytes(UTF_8));
+                writeBounded(connection, (request.toUpperCase(Locale.ROOT) + "\n").getBytes(UTF_8));
             }
         } catch (SocketTimeoutException silent) {
             // Idle too long: hang up. This connection's TIME_WAIT is ours — the price of not waiting for ever.
+        } catch (ProtocolException tooLong) {
+            // Refused: no reply, and an RST rather than a FIN (the rest of the line is never read), so the client's
+            // next write or read fails with "Connection reset" instead of waiting for an answer.
+            abort(connection);
         } catch (IOException gone) {
-            // Reset by the client, or closed by close(): nothing is left to answer.
+            // Reset by the client, closed by close() or by the watchdog, or EOF inside a line: nothing to answer.
         } finally {
             open.remove(connection);
         }
     }
+
+    /// The next request line, without its `\n`; null at EOF between two lines. Read byte by byte from a buffered
+    /// stream, so that no client can make the line, and this server's memory, longer than MAX_LINE.
+    private static String readLine(InputStream in) throws IOException {
+        var line = new ByteArrayOutputStream();
+        for (int b = in.read(); b != '\n'; b = in.read()) {
+            if (b < 0) {
+                if (line.size() == 0) {
+                    return null;
+                }
+                throw new EOFException("the client closed in the middle of a line (" + line.size() + " bytes, no \\n)");
+            }
+            if (line.size() == MAX_LINE) {
+                throw new ProtocolException("request line longer than " + MAX_LINE + " bytes");
+            }
+            line.write(b);
+        }
+        return line.toString(UTF_8);
+    }
     // end::converse[]
+
+    /// SO_TIMEOUT bounds reads only: a client that sends requests but never reads the replies fills its receive
+    /// window and this server's send buffer, and a blocking write then waits for ever. A reply that has not left
+    /// within the idle time gets the connection cut off from another thread, with an RST that also drops what the
+    /// kernel still holds for that client.
+    private void writeBounded(Socket connection, byte[] reply) throws IOException {
+        ScheduledFuture<?> cutoff = watchdog.schedule(() -> abort(connection), idleMillis, TimeUnit.MILLISECONDS);
+        try {
+            connection.getOutputStream().write(reply);
+        } finally {
+            cutoff.cancel(false);
+        }
+    }
 
     /// Stops listening and closes every connection still open (at shutdown, the server is the one that closes).
     @Override
@@ -118,6 +167,23 @@ public final class PatientServer implements AutoCloseable {
         listener.close();
         for (Socket connection : open) {
             connection.close();
+        }
+        watchdog.shutdownNow();
+        try {
+            // While a thread is blocked in accept(), the JDK closes the listening socket for good only once that
+            // thread has left it; until then a client can still connect. Wait for the accept loop to end.
+            acceptor.join(Duration.ofSeconds(2));
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    private static void abort(Socket connection) {
+        try {
+            connection.setSoLinger(true, 0);
+            connection.close();
+        } catch (IOException alreadyClosed) {
+            // the connection is gone either way
         }
     }
 }
