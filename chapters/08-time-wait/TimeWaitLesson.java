@@ -1,5 +1,6 @@
 ///usr/bin/env jbang "$0" "$@" ; exit $?
 //JAVA 25+
+//SOURCES ../bench/Lesson.java
 //SOURCES ../bench/ProcNetTcp.java
 //JAVA_OPTIONS -XX:TieredStopAtLevel=1 -XX:+UseSerialGC
 
@@ -15,9 +16,9 @@ void main() throws Exception {
     }
     var first = new ServerSocket(0, 50, LOOPBACK);
     int port = first.getLocalPort();
-    step("listen() on 127.0.0.1:" + port + " (Java turned SO_REUSEADDR on: " + first.getReuseAddress() + ")");
+    Lesson.step("listen() on 127.0.0.1:" + port + " (Java turned SO_REUSEADDR on: " + first.getReuseAddress() + ")");
 
-    step("A client connects; the server answers nothing and closes first");
+    Lesson.step("A client connects; the server answers nothing and closes first");
     // tag::server-closes-first[]
     var client = new Socket(LOOPBACK, port);
     var accepted = first.accept();
@@ -26,13 +27,13 @@ void main() throws Exception {
     client.close();   // the client answers with its own FIN: the passive close
     // end::server-closes-first[]
     await("the server's side in TIME_WAIT", port, rows -> count(rows, e -> e.local().getPort() == port) == 1);
-    table(port); // the TIME_WAIT row has local port = the server's port: the server closed first
+    timers(port); // the TIME_WAIT row has local port = the server's port: the server closed first
 
-    step("The server stops: its LISTEN row goes, its TIME_WAIT row stays (60 s, whatever the program does)");
+    Lesson.step("The server stops: its LISTEN row goes, its TIME_WAIT row stays (60 s, whatever the program does)");
     first.close();
-    table(port);
+    timers(port);
 
-    step("Restart on port " + port + ": without SO_REUSEADDR, then with it (Java's default)");
+    Lesson.step("Restart on port " + port + ": without SO_REUSEADDR, then with it (Java's default)");
     // tag::restart[]
     try (var strict = new ServerSocket()) {
         strict.setReuseAddress(false);
@@ -45,9 +46,9 @@ void main() throws Exception {
     // end::restart[]
     // (backlog 1000: the 500 quick connects below never wait on a full accept queue, see Chapter 3)
     IO.println("  bind with SO_REUSEADDR: listening again on " + server.getLocalSocketAddress());
-    table(port);
+    timers(port);
 
-    step("Another client connects and, this time, closes first");
+    Lesson.step("Another client connects and, this time, closes first");
     // tag::client-closes-first[]
     client = new Socket(LOOPBACK, port);
     accepted = server.accept();
@@ -58,9 +59,9 @@ void main() throws Exception {
     var clientEnd = client.getLocalSocketAddress();
     var serverEnd = new InetSocketAddress(LOOPBACK, port);
     await("the client's side in TIME_WAIT", port, rows -> count(rows, e -> e.is(clientEnd, serverEnd)) == 1);
-    table(port); // the new TIME_WAIT row has remote port = the server's port: it belongs to the client
+    timers(port); // the new TIME_WAIT row has remote port = the server's port: it belongs to the client
 
-    step("The anti-pattern: a client closes with SO_LINGER 0 to avoid TIME_WAIT");
+    Lesson.step("The anti-pattern: a client closes with SO_LINGER 0 to avoid TIME_WAIT");
     // tag::linger0[]
     client = new Socket(LOOPBACK, port);
     accepted = server.accept();
@@ -73,9 +74,9 @@ void main() throws Exception {
     }
     accepted.close();
     // end::linger0[]
-    table(port); // no new row on either side: the connection was aborted (RST), not closed
+    timers(port); // no new row on either side: the connection was aborted (RST), not closed
 
-    step("500 short connections in a loop, each client closing first");
+    Lesson.step("500 short connections in a loop, each client closing first");
     // tag::loop[]
     Thread.ofVirtual().start(() -> {
         while (true) {
@@ -103,20 +104,23 @@ void main() throws Exception {
             r -> r.stream().filter(e -> e.state() == ProcNetTcp.State.TIME_WAIT && e.remote().getPort() == port)
                     .map(e -> e.local().getPort()).collect(Collectors.toSet()).containsAll(clientPorts));
     server.close();
-    IO.println("  %.0f connections per second; TIME_WAIT rows on the clients' side: %d, on the server's port: %d"
-            .formatted(perSecond, count(rows, e -> e.remote().getPort() == port), count(rows, e -> e.local().getPort() == port)));
-    if (!TABLES.isEmpty()) {
-        String[] range = knob("ip_local_port_range").split("\\s+");
+    IO.println("  %.0f connections per second".formatted(perSecond));
+    if (TABLES.isEmpty()) {
+        IO.println("  (here the TCP table would show a TIME_WAIT row for each client port, and none on the server's)");
+    } else {
+        IO.println("  TIME_WAIT rows on the clients' side: %d, on the server's port: %d"
+                .formatted(count(rows, e -> e.remote().getPort() == port), count(rows, e -> e.local().getPort() == port)));
+        String[] range = Lesson.sysctl("ipv4/ip_local_port_range").split("-");
         int ports = Integer.parseInt(range[1]) - Integer.parseInt(range[0]) + 1;
         IO.println("  ip_local_port_range %s–%s = %,d ports, each held 60 s by a TIME_WAIT row: about %.0f new"
                 .formatted(range[0], range[1], ports, ports / 60.0));
         IO.println("  connections per second to one server address and port; at this pace, gone in %.0f s"
                 .formatted(ports / perSecond));
 
-        step("The knobs in /proc/sys/net/ipv4 (TIME_WAIT's own 60 s, TCP_TIMEWAIT_LEN, is compiled in: no knob)");
+        Lesson.step("The knobs in /proc/sys/net/ipv4 (TIME_WAIT's own 60 s, TCP_TIMEWAIT_LEN, is compiled in: no knob)");
         for (var name : List.of("tcp_fin_timeout", "tcp_tw_reuse", "tcp_tw_reuse_delay", "tcp_max_tw_buckets",
                 "tcp_rfc1337", "tcp_timestamps")) {
-            IO.println("  %-20s %s".formatted(name, knob(name)));
+            IO.println("  %-20s %s".formatted(name, Lesson.sysctl("ipv4/" + name)));
         }
     }
 }
@@ -160,7 +164,12 @@ List<String> lines(int port) throws IOException {
 
 /// Prints the rows of `port`; for a TIME_WAIT row also the kernel's countdown, column tr:tm->when ("03:0000174A":
 /// timer 3, TIME_WAIT, with 0x174A hundredths of a second left).
-void table(int port) throws IOException {
+/// The rows of `port` with what the TCP table says of each TIME_WAIT row's timer (`tr:tm->when`: time left).
+void timers(int port) throws IOException {
+    if (TABLES.isEmpty()) {
+        IO.println("  (here the TCP table would show port " + port + "'s rows and their timers: it needs /proc/net/tcp)");
+        return;
+    }
     for (var line : lines(port)) {
         String when = line.trim().split("\\s+")[5];
         var row = ProcNetTcp.parse(line);
@@ -170,13 +179,4 @@ void table(int port) throws IOException {
 }
 
 /// A kernel setting. Read by lines: Files.readString gets only the first byte of a /proc/sys file.
-String knob(String name) throws IOException {
-    var file = Path.of("/proc/sys/net/ipv4", name);
-    return Files.isReadable(file) ? Files.readAllLines(file).getFirst().trim() : "(not on this kernel)";
-}
 
-int steps = 0;
-
-void step(String what) {
-    IO.println("\n" + (++steps) + ". " + what);
-}
