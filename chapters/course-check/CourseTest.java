@@ -316,22 +316,25 @@ class CourseTest {
         }
     }
 
-    /// The learner's own command on a copy of the course: the first chapter solved (-Dgroups), then the same with one
-    /// known-bad mistake in it, then the whole tree with only that chapter solved.
+    /// The learner's own command on copies of the course: the whole tree with only the first chapter solved; then, on
+    /// a copy holding that chapter alone (it compiles sooner), the chapter solved (-Dgroups), then with one known-bad
+    /// mistake in it.
     private static Map<String, LearnerBuild.Verdict> gradeAsALearner() {
         var first = new Chapters(ROOT).all().getFirst();
         Path solution = ROOT.resolve("solutions").resolve(first.id());
-        var copy = new LearnerBuild(ROOT, WORK.resolve("learner"));
+        List<Path> solved = javaFiles(solution).stream().filter(f -> !f.toString().contains("known-bad")).toList();
         var runs = new java.util.LinkedHashMap<String, LearnerBuild.Verdict>();
         long t0 = System.nanoTime();
-        javaFiles(solution).stream().filter(f -> !f.toString().contains("known-bad")).forEach(f -> copy.write(first.id(), f));
-        runs.put("solved", copy.grade("solved", RUN_BOUND, "-Dgroups=" + first.tag()));
+        var whole = new LearnerBuild(ROOT, WORK.resolve("learner"));
+        solved.forEach(f -> whole.write(first.id(), f));
+        runs.put("half-solved", whole.grade("half-solved", RUN_BOUND));
+        var alone = new LearnerBuild(ROOT, WORK.resolve("learner-" + first.id()), first.id());
+        solved.forEach(f -> alone.write(first.id(), f));
+        runs.put("solved", alone.grade("solved", RUN_BOUND, "-Dgroups=" + first.tag()));
         KnownBad bug = KnownBad.all(ROOT.resolve("solutions")).stream().filter(k -> k.chapter().equals(first.id()))
                 .findFirst().orElseThrow();
-        bug.applyTo(solution, WORK.resolve("learner-mistake")).forEach(f -> copy.write(first.id(), f));
-        runs.put("one-mistake", copy.grade("one-mistake", RUN_BOUND, "-Dgroups=" + first.tag()));
-        javaFiles(solution).stream().filter(f -> !f.toString().contains("known-bad")).forEach(f -> copy.write(first.id(), f));
-        runs.put("half-solved", copy.grade("half-solved", RUN_BOUND));
+        bug.applyTo(solution, WORK.resolve("learner-mistake")).forEach(f -> alone.write(first.id(), f));
+        runs.put("one-mistake", alone.grade("one-mistake", RUN_BOUND, "-Dgroups=" + first.tag()));
         TIMINGS.put("target/course-check/learner (3 x ./mvnw test)", Duration.ofNanos(System.nanoTime() - t0));
         return runs;
     }

@@ -30,13 +30,23 @@ final class LearnerBuild {
     private final Path root;
     private final Path tree;
 
-    /// Copies the course at `root` into `tree` (replacing an earlier copy).
-    LearnerBuild(Path root, Path tree) {
+    /// Copies the course at `root` into `tree` (replacing an earlier copy): every chapter, or only `chapters` (with
+    /// the bench and the grading they need) when some are named — a smaller tree compiles sooner.
+    LearnerBuild(Path root, Path tree, String... chapters) {
         this.root = root;
         this.tree = tree;
         try {
             delete(tree);
-            for (String part : List.of("pom.xml", "mvnw", ".mvn", "chapters", "exercises")) {
+            var parts = new ArrayList<>(List.of("pom.xml", "mvnw", ".mvn"));
+            if (chapters.length == 0) {
+                parts.addAll(List.of("chapters", "exercises"));
+            } else {
+                parts.addAll(List.of("chapters/bench", "chapters/grading"));
+                for (String chapter : chapters) {
+                    parts.addAll(List.of("chapters/" + chapter, "exercises/" + chapter));
+                }
+            }
+            for (String part : parts) {
                 copy(root.resolve(part), tree.resolve(part));
             }
         } catch (IOException e) {
