@@ -47,6 +47,7 @@ class DialerTest {
     private static final InetAddress OTHER_LOOPBACK = InetAddress.ofLiteral("127.0.0.2");
 
     @Test
+    @NeedsProc
     @Tag("task:1")
     @DisplayName("a connect() that completes the handshake is Connected: ESTABLISHED, from a source port the kernel chose")
     void connectedIsAnEstablishedConnectionFromAKernelChosenPort() throws Exception {
@@ -104,6 +105,7 @@ class DialerTest {
     }
 
     @Test
+    @NeedsProc
     @Tag("task:1")
     @DisplayName("a connect() to a listener whose accept queue is full is TimedOut after its bound: the SYN goes unanswered")
     void timedOutWhenTheAcceptQueueIsFull() throws Exception {
@@ -150,6 +152,7 @@ class DialerTest {
     }
 
     @Test
+    @NeedsProc
     @Tag("task:1")
     @DisplayName("a timeout of half a millisecond is still a bound: attempt() to a full accept queue is TimedOut, never left waiting for ever")
     void aSubMillisecondTimeoutIsStillABound() throws Exception {
@@ -189,6 +192,7 @@ class DialerTest {
     }
 
     @Test
+    @NeedsProc
     @Tag("task:2")
     @DisplayName("dial() that cannot connect gives up at its deadline with every attempt named: refused here, timed out there")
     void givesUpWithEveryFailureNamed() throws Exception {
@@ -215,6 +219,7 @@ class DialerTest {
     }
 
     @Test
+    @NeedsProc
     @Tag("task:2")
     @DisplayName("dial() never outlives its deadline, not even inside connect(): a 2 s connect timeout is cut to 250 ms")
     void neverOutlivesItsDeadline() throws Exception {

@@ -199,6 +199,7 @@ class FrameServerTest {
     }
 
     @Test
+    @NeedsProc
     @Tag("task:3")
     @DisplayName("a client that sends requests but never reads the replies is cut off after the idle time: the server's write does not block for ever")
     void cutsOffAClientThatNeverReads() throws Exception {

@@ -214,6 +214,7 @@ class FramedChannelTest {
     }
 
     @Test
+    @NeedsProc
     @Tag("task:1")
     @DisplayName("close() closes the channel: the peer reads EOF, and the socket's descriptor is released")
     void closeSendsFinAndReleasesTheDescriptor() throws Exception {

@@ -61,6 +61,7 @@ class ReverseClientTest {
     }
 
     @Test
+    @NeedsProc
     @Tag("task:1")
     @DisplayName("finish() half-closes: client FIN_WAIT2 and server CLOSE_WAIT; once the server answers and closes, the client is in TIME_WAIT")
     void finishHalfClosesAndTheClientEndsInTimeWait() throws Exception {
@@ -169,6 +170,7 @@ class ReverseClientTest {
     }
 
     @Test
+    @NeedsProc
     @Tag("task:1")
     @DisplayName("close() is orderly and complete: the server reads the request then -1 (FIN, not a reset), and the client's descriptor is released")
     void closeSendsFinAndReleasesTheDescriptor() throws Exception {
@@ -231,6 +233,7 @@ class ReverseClientTest {
     }
 
     @Test
+    @NeedsProc
     @Tag("task:3")
     @DisplayName("abort() resets: the peer's read throws 'Connection reset' and neither side keeps TIME_WAIT")
     void abortIsAReset() throws Exception {
@@ -261,6 +264,7 @@ class ReverseClientTest {
     }
 
     @Test
+    @NeedsProc
     @Tag("task:3")
     @DisplayName("abort() after the server closed first: the RST spares the server its TIME_WAIT")
     void abortAfterThePeersFinSparesItTimeWait() throws Exception {

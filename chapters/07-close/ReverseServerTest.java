@@ -56,6 +56,7 @@ class ReverseServerTest {
     }
 
     @Test
+    @NeedsProc
     @Tag("task:2")
     @DisplayName("a client that sends half a request and goes quiet is closed after the read timeout: it reads -1, and no CLOSE_WAIT stays")
     void closesAnIdleConnectionAfterTheReadTimeout() throws Exception {
@@ -74,6 +75,7 @@ class ReverseServerTest {
     }
 
     @Test
+    @NeedsProc
     @Tag("task:2")
     @DisplayName("30 clients that reset at once (SO_LINGER 0) leave no socket descriptor behind, and the server still serves")
     void survivesResetsWithoutLeakingDescriptors() throws Exception {
@@ -96,6 +98,7 @@ class ReverseServerTest {
     }
 
     @Test
+    @NeedsProc
     @Tag("task:2")
     @DisplayName("after 33 mixed connections (normal, reset at once, vanished mid-request, idle past the read timeout) no CLOSE_WAIT and no extra descriptor remain")
     void mixedConnectionsLeaveNothingBehind() throws Exception {
@@ -140,6 +143,7 @@ class ReverseServerTest {
     }
 
     @Test
+    @NeedsProc
     @Tag("task:2")
     @DisplayName("close() stops the server: new clients are refused, and an open connection's client reads -1")
     void closeStopsListeningAndClosesOpenConnections() throws Exception {
@@ -252,6 +256,7 @@ class ReverseServerTest {
     }
 
     @Test
+    @NeedsProc
     @Tag("task:2")
     @DisplayName("a client that sends 8 MiB and never reads its reply is cut off after the read timeout (1 s): the server's write does not block for ever")
     void cutsOffAClientThatNeverReadsItsReply() throws Exception {

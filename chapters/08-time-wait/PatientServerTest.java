@@ -36,6 +36,7 @@ class PatientServerTest {
     private static final Duration BOUND = Duration.ofSeconds(3);
 
     @Test
+    @NeedsProc
     @Tag("task:1")
     @DisplayName("after 20 exchanges in which each client closes first, the server's port has no TIME_WAIT row and every client has one")
     void clientsHoldTheTimeWait() throws Exception {
@@ -200,6 +201,7 @@ class PatientServerTest {
     }
 
     @Test
+    @NeedsProc
     @Tag("task:1")
     @DisplayName("a client that sends requests but never reads the replies is cut off after the idle time: the server's write does not block for ever")
     void cutsOffAClientThatNeverReads() throws Exception {
@@ -301,6 +303,7 @@ class PatientServerTest {
     }
 
     @Test
+    @NeedsProc
     @Tag("task:2")
     @DisplayName("a restarted server binds its old port while the last run's TIME_WAIT rows still hold it")
     void restartsOnAPortHeldByTimeWait() throws Exception {

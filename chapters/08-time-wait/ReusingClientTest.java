@@ -38,6 +38,7 @@ class ReusingClientTest {
     private static final Duration BOUND = Duration.ofSeconds(3);
 
     @Test
+    @NeedsProc
     @Tag("task:3")
     @DisplayName("102 requests from one client, an empty one among them, travel over one connection: the server accepts exactly once")
     void sendsEveryRequestOverOneConnection() throws Exception {
@@ -69,6 +70,7 @@ class ReusingClientTest {
     }
 
     @Test
+    @NeedsProc
     @Tag("task:3")
     @DisplayName("close() is orderly and comes first: the server reads EOF, not a reset, and the one TIME_WAIT is the client's")
     void closesFirstWithAFin() throws Exception {

@@ -27,6 +27,7 @@ class TimeWaitCensusTest {
     private static final Duration BOUND = Duration.ofSeconds(3);
 
     @Test
+    @NeedsProc
     @Tag("task:4")
     @DisplayName("the census counts a port's TIME_WAIT rows on both sides, from /proc/net/tcp and tcp6, and no other state — before and after three more")
     void countsBothSidesInBothTables() throws Exception {
