@@ -297,10 +297,11 @@ class SocketsTest {
             Sockets.countSockets();
         }
 
+        // A leak shows as one descriptor (or more) per call; a margin of 10 leaves room for the JVM's own.
         assertThat(Descriptors.count())
                 .as("descriptors in /proc/self/fd after 50 calls of countSockets() (%d before): listing /proc/self/fd "
                         + "opens the directory, a descriptor of its own, until the listing is closed", before)
-                .isEqualTo(before);
+                .isLessThan(before + 10);
     }
 
     @Test

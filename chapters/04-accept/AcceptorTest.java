@@ -471,7 +471,7 @@ class AcceptorTest {
 
         server.stop();
 
-        long deadline = System.nanoTime() + Duration.ofSeconds(1).toNanos();
+        long deadline = System.nanoTime() + Duration.ofSeconds(2).toNanos();
         List<Threads.Info> left;
         while (!(left = Threads.running("Acceptor").stream().filter(t -> serving.containsKey(t.tid())).toList()).isEmpty()
                 && System.nanoTime() - deadline < 0) {
