@@ -398,37 +398,55 @@ class ListenQueueTest {
         var listener = lab.listener(1);
         int port = listener.getLocalPort();
         long listenerInode = ProcNetTcp.listenerOf(listener).orElseThrow().inode();
-        var before = Descriptors.socketInodes();
-        // 2.5 s: the third client's SYN is dropped (the queue is full) and sent again after 1 s, to a closed port
-        var filling = fillAsync(new InetSocketAddress(Lab.LOOPBACK, port), ofMillis(2_500), 3);
+        var before = new HashSet<>(Descriptors.socketInodes());
+        before.remove(listenerInode);
+        var filling = fillAsync(new InetSocketAddress(Lab.LOOPBACK, port), ofMillis(2_500), 10);
 
-        ProcNetTcp.await("two clients in the queue of port " + port + " and a third in SYN_SENT (or fill() to return)",
-                r -> filling.isDone() || r.stream().anyMatch(e -> isListenerOf(e, port) && e.rxQueue() == 2)
-                        && r.stream().anyMatch(e -> isWaitingOn(e, port)), ofMillis(2_000));
-        if (filling.isDone()) {
-            filling.join(); // fill() returned or threw before the third client even tried: report that
+        // Serve two of fill()'s clients, then stop listening: its next connect is refused at once (or, if the queue
+        // was full just then, when its dropped SYN is sent again about 1 s later, to a port nobody listens on).
+        listener.setSoTimeout(100);
+        var served = new ArrayList<Socket>();
+        long deadline = System.nanoTime() + ofSeconds(2).toNanos();
+        while (served.size() < 2) {
+            if (filling.isDone()) {
+                throw new AssertionError("fill(…, 2.5 s, max 10) returned %s before the test had served two of its "
+                        .formatted(filling.join()) + "clients, with room in the queue", null);
+            }
+            if (System.nanoTime() - deadline > 0) {
+                throw new AssertionError("fill() got no more than " + served.size() + " client(s) into the queue of "
+                        + "port " + port + " within 2 s", null);
+            }
+            try {
+                served.add(lab.track(listener.accept()));
+            } catch (SocketTimeoutException notYet) {
+                // look at fill() again, then keep accepting
+            }
         }
-        listener.close(); // nobody listens now: the third client's next SYN is answered with RST
+        listener.close();
+        for (Socket end : served) {
+            end.close(); // the server's ends: the test's own sockets, not fill()'s
+        }
         Throwable outcome;
         try {
-            outcome = failureOf(filling.get(2_500, TimeUnit.MILLISECONDS));
+            filling.get(2_500, TimeUnit.MILLISECONDS); // returned normally: its clients are closed after the test
+            outcome = null;
         } catch (ExecutionException e) {
             outcome = e.getCause() instanceof UncheckedIOException u ? u.getCause() : e.getCause();
         } catch (TimeoutException stillWaiting) {
-            throw new AssertionError("fill() had not returned 2.5 s after its listener closed: the third client's "
-                    + "retransmitted SYN should have met a closed port (RST, Connection refused) after about 1 s", null);
+            throw new AssertionError("fill() had not returned 2.5 s after its listener closed: its next connect should "
+                    + "have met a closed port (RST, Connection refused) at once, or about 1 s later for a SYN the full "
+                    + "queue had dropped", null);
         }
 
         if (outcome == null) {
-            throw new AssertionError("fill(…, 2.5 s, 3) returned normally although its third connect was refused about "
-                    + "1 s after it began: that connect gave up sooner than its 2.5 s bound, or the refusal was taken "
-                    + "for a full queue", null);
+            throw new AssertionError("fill(…, 2.5 s, max 10) returned normally although its listener closed while it "
+                    + "was connecting: the refused connect (ECONNREFUSED) was taken for a full queue, or a connect gave "
+                    + "up sooner than its 2.5 s bound", null);
         }
-        assertThat(outcome).as("how fill() ended when its third connect was refused").isInstanceOf(ConnectException.class);
-        before.remove(listenerInode);
+        assertThat(outcome).as("how fill() ended when a connect was refused").isInstanceOf(ConnectException.class);
         var left = new HashSet<>(Descriptors.socketInodes());
         left.removeAll(before);
-        assertThat(left).as("socket descriptors fill() left open after it threw (inodes): the two clients that got in "
+        assertThat(left).as("socket descriptors fill() left open after it threw (inodes): the clients that got in "
                 + "are the caller's only if fill() returns them; when it throws, it must close them").isEmpty();
     }
 
@@ -493,11 +511,6 @@ class ListenQueueTest {
             return r;
         }
         throw new AssertionError(cause);
-    }
-
-    /// The failure of a fill() that returned normally: none (its clients are closed after the test).
-    private static Throwable failureOf(List<Socket> clients) {
-        return null;
     }
 
     private List<Socket> track(List<Socket> clients) {
