@@ -6,7 +6,9 @@ import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.Socket;
 import java.net.SocketTimeoutException;
+import java.nio.channels.NetworkChannel;
 import java.nio.channels.ServerSocketChannel;
+import java.nio.channels.UnsupportedAddressTypeException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -100,7 +102,7 @@ class SocketBinderTest {
     @Tag("task:1")
     @DisplayName(":: is dual stack: the listener takes ::1 and 127.0.0.1, the IPv4 client listed in tcp6 as ::ffff:127.0.0.1")
     void theIpv6WildcardIsDualStack() throws Exception {
-        var listener = lab.track(SocketBinder.listen(WILDCARD_6, 0, PortReuse.REUSE_ADDRESS, 50));
+        var listener = lab.track(inFamilyOf(WILDCARD_6, () -> SocketBinder.listen(WILDCARD_6, 0, PortReuse.REUSE_ADDRESS, 50)));
         int port = portOf(listener);
 
         var v6 = lab.connect(new InetSocketAddress(LOOPBACK_6, port));
@@ -231,7 +233,7 @@ class SocketBinderTest {
     void reserveHoldsTheAddressAndPortAskedFor() throws Exception {
         int wanted = Lab.freePort();
 
-        var held = lab.track(SocketBinder.reserve(LOOPBACK_6, wanted));
+        var held = lab.track(inFamilyOf(LOOPBACK_6, () -> SocketBinder.reserve(LOOPBACK_6, wanted)));
 
         assertThat(held.getLocalAddress()).as("the local address of reserve(::1, %d)", wanted)
                 .isEqualTo(new InetSocketAddress(LOOPBACK_6, wanted));
@@ -350,9 +352,10 @@ class SocketBinderTest {
         } catch (ExecutionException e) {
             outcome = e.getCause() instanceof java.io.UncheckedIOException u ? u.getCause() : e.getCause();
         } catch (TimeoutException stillConnecting) {
-            throw new AssertionError("connectFrom(…, 500 µs) to a full accept queue had not returned after 2 s: a "
-                    + "bound below a millisecond became connect(…, 0), which waits forever. (Duration.toMillis() "
-                    + "rounds 500 µs down to 0: round a non-zero bound up to at least 1 ms.)", null);
+            throw new AssertionError("connectFrom(…, 500 µs) to a full accept queue had not returned after 2 s: its "
+                    + "connect() is not bounded. Either it got no timeout at all, or 500 µs became 0 on the way — "
+                    + "Duration.toMillis() rounds it down, and connect(…, 0) waits forever: round a bound that is not "
+                    + "zero up to at least 1 ms.", null);
         }
         if (outcome instanceof UnsupportedOperationException stub) {
             throw stub;
@@ -380,6 +383,19 @@ class SocketBinderTest {
 
         assertThat(ProcNetTcp.stateOf(client)).as("the connection made with a 30-day connect timeout")
                 .contains(ProcNetTcp.State.ESTABLISHED);
+    }
+
+    /// A socket opened for `address`; a socket of the other family says so in socket terms, not in Java's bare
+    /// `UnsupportedAddressTypeException`.
+    private static <T extends NetworkChannel> T inFamilyOf(InetAddress address, java.util.concurrent.Callable<T> open)
+            throws Exception {
+        try {
+            return open.call();
+        } catch (UnsupportedAddressTypeException e) {
+            throw new AssertionError(("binding %s was refused (UnsupportedAddressTypeException): the socket is AF_INET, "
+                    + "which has no IPv6 address. Open it in the family of the address it is for — AF_INET6 for %s")
+                    .formatted(address.getHostAddress(), address.getHostAddress()), e);
+        }
     }
 
     /// Connects client `i` of those a listener with `backlog` must queue at once; says so in socket terms if it cannot.

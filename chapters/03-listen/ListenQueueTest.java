@@ -262,11 +262,23 @@ class ListenQueueTest {
         int port = listener.getLocalPort();
 
         long t0 = System.nanoTime();
-        var clients = track(ListenQueue.fill(new InetSocketAddress(Lab.LOOPBACK, port), SHORT, 10));
+        var filling = fillAsync(new InetSocketAddress(Lab.LOOPBACK, port), SHORT, 30);
+        List<Socket> clients;
+        try {
+            clients = filling.get(SHORT.multipliedBy(10).toMillis(), TimeUnit.MILLISECONDS);
+        } catch (ExecutionException e) {
+            throw unwrap(e);
+        } catch (TimeoutException stillConnecting) {
+            throw new AssertionError(("fill(…, %d ms, max 30) on a backlog-1 listener had not returned after %d ms: the "
+                    + "first connect that times out found the queue full, and every later one would too. Stop there.")
+                    .formatted(SHORT.toMillis(), SHORT.multipliedBy(10).toMillis()), null);
+        }
         Duration took = elapsed(t0);
 
         assertThat(clients).as("clients fill() got into a backlog-1 queue (backlog + 1 = 2)").hasSize(2)
-                .allSatisfy(c -> assertThat(c.isConnected()).as("a client fill() returned is connected").isTrue());
+                .allSatisfy(c -> assertThat(c.isConnected() && !c.isClosed())
+                        .as("is the client %s fill() returned connected and open? The clients are the caller's, "
+                                + "to keep the queue full", c).isTrue());
         assertThat(ProcNetTcp.listenerOf(listener).orElseThrow().rxQueue())
                 .as("accept queue of port %d after fill(): the clients must stay open", port).isEqualTo(2);
         assertThat(took).as("time fill() took: two instant connects and one that waited out its bound of %s", SHORT)
@@ -311,7 +323,9 @@ class ListenQueueTest {
                 .as("SYN_RECV rows of the listener while its queue was full: Linux drops the SYN, so none")
                 .isEmpty();
         assertThat(clients).as("clients fill(max 3) got in: 2 at once, the third once accept() made room")
-                .hasSize(3);
+                .hasSize(3)
+                .allSatisfy(c -> assertThat(c.isConnected() && !c.isClosed())
+                        .as("is the client %s fill() returned connected and open?", c).isTrue());
     }
 
     @Test
@@ -364,9 +378,11 @@ class ListenQueueTest {
         } catch (ExecutionException e) {
             throw unwrap(e);
         } catch (TimeoutException stillConnecting) {
-            throw new AssertionError("fill(…, 500 µs, 3) on a full accept queue had not returned after 2 s: a bound "
-                    + "below a millisecond became connect(…, 0), which waits forever. (Duration.toMillis() rounds "
-                    + "500 µs down to 0: round a non-zero bound up to at least 1 ms.)", null);
+            throw new AssertionError("fill(…, 500 µs, 3) on a full accept queue had not returned after 2 s. Either a "
+                    + "connect() is not bounded — it got no timeout at all, or 500 µs became 0 on the way: "
+                    + "Duration.toMillis() rounds it down, and connect(…, 0) waits forever, so round a bound that is "
+                    + "not zero up to at least 1 ms — or fill() kept connecting after a connect timed out, when the "
+                    + "first timeout already said the queue is full.", null);
         }
 
         assertThat(clients).as("clients fill(…, 500 µs, 3) got into a queue that was already full").isEmpty();

@@ -166,8 +166,9 @@ class AcceptorTest {
             outcome = e.getCause() instanceof UncheckedIOException u ? u.getCause() : e.getCause();
         } catch (TimeoutException stillWaiting) {
             throw new AssertionError("acceptOne(listener, 500 µs) with nobody connecting had not returned after 2 s: "
-                    + "a wait below a millisecond became SO_TIMEOUT 0, which means wait forever. (Duration.toMillis() "
-                    + "rounds 500 µs down to 0: round a non-zero wait up to at least 1 ms.)", null);
+                    + "its accept() is not bounded. Either the listener got no SO_TIMEOUT at all, or 500 µs became 0 on "
+                    + "the way — Duration.toMillis() rounds it down, and SO_TIMEOUT 0 means wait forever: round a wait "
+                    + "that is not zero up to at least 1 ms.", null);
         }
         if (outcome instanceof UnsupportedOperationException stub) {
             throw stub;
@@ -201,6 +202,36 @@ class AcceptorTest {
         assertThatIllegalArgumentException().as("acceptOne(listener, null)")
                 .isThrownBy(() -> lab.track(Acceptor.acceptOne(listener, null)))
                 .withMessageContaining("wait");
+    }
+
+    @Test
+    @Tag("task:2")
+    @DisplayName("start() returns at once, with the accept loop running on a thread of its own")
+    void aStartedServerRunsOnAThreadOfItsOwn() throws Exception {
+        var starting = CompletableFuture.supplyAsync(() -> {
+            try {
+                return Acceptor.start(Lab.LOOPBACK, 0, 50);
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+        }, task -> Thread.ofVirtual().name("start").start(task));
+        Acceptor server;
+        try {
+            server = lab.track(starting.get(2, TimeUnit.SECONDS));
+        } catch (ExecutionException e) {
+            Throwable cause = e.getCause() instanceof UncheckedIOException u ? u.getCause() : e.getCause();
+            if (cause instanceof Exception failure) {
+                throw failure;
+            }
+            throw (Error) cause;
+        } catch (TimeoutException stillInStart) {
+            // a start() that runs the loop itself accepts forever; its listener is closed only by the process's end
+            throw new AssertionError("start() had not returned after 2 s: it runs the accept loop itself. Start the "
+                    + "loop on a thread of its own and return, so that the caller can go on (and stop() the server).", null);
+        }
+
+        var client = lab.connect(server.port());
+        assertThat(echo(client, "are you there?")).as("echo from the server start() returned").isEqualTo("are you there?");
     }
 
     @Test
@@ -264,9 +295,10 @@ class AcceptorTest {
 
         assertThat(served.get())
                 .withFailMessage("%d of %d clients got their echo within %d ms while one idle client held a connection "
-                                + "open. A server that serves each client in its accept loop (an iterative server) is "
-                                + "stuck in read() on the idle client: give each connection a thread of its own. "
-                                + "First failures: %s", served.get(), clients, READ_BOUND_MS,
+                                + "open, and each of them kept its own open too. A server that serves each client in its "
+                                + "accept loop (an iterative server) is stuck in read() on the idle client, and one with a "
+                                + "fixed pool of threads is stuck once that many clients are connected: give each "
+                                + "connection a thread of its own. First failures: %s", served.get(), clients, READ_BOUND_MS,
                         failures.stream().limit(3).toList())
                 .isEqualTo(clients);
     }
@@ -500,9 +532,9 @@ class AcceptorTest {
             }
             return new String(back, UTF_8);
         } catch (SocketTimeoutException e) {
-            throw new AssertionError(("client %s sent \"%s\" and got no echo within %d ms: nothing on the server reads "
-                    + "this connection. Is a thread serving it — does the accept loop give each connection its own, "
-                    + "and keep echoing after the first read?").formatted(client.getLocalSocketAddress(), message,
+            throw new AssertionError(("client %s sent \"%s\" and got no echo within %d ms. Is a thread serving this "
+                    + "connection — does the accept loop give each connection its own, does it keep echoing after the "
+                    + "first read, and does it flush what it writes?").formatted(client.getLocalSocketAddress(), message,
                     READ_BOUND_MS), e);
         } catch (SocketException e) {
             throw new AssertionError("client %s sent \"%s\" and its connection failed with '%s': the server aborted it "
