@@ -411,22 +411,22 @@ class ListenQueueTest {
     @Tag("task:3")
     @DisplayName("when a connect is refused after some clients got in, fill() closes them before it reports the refusal")
     void fillClosesItsClientsWhenRefused() throws Exception {
-        var listener = lab.listener(64);
+        var listener = lab.listener(256);
         int port = listener.getLocalPort();
         long listenerInode = ProcNetTcp.listenerOf(listener).orElseThrow().inode();
         var before = new HashSet<>(Descriptors.socketInodes());
         before.remove(listenerInode);
-        var filling = fillAsync(new InetSocketAddress(Lab.LOOPBACK, port), ofMillis(2_500), 1_000);
+        var filling = fillAsync(new InetSocketAddress(Lab.LOOPBACK, port), ofMillis(2_500), 2_000);
 
         // Serve two of fill()'s clients, then stop listening: its next connect is refused at once (or, if the queue
         // was full just then, when its dropped SYN is sent again about 1 s later, to a port nobody listens on).
-        // The queue (64) is far shorter than max (1000), so fill() cannot be done before the listener closes.
+        // The queue (256) is far shorter than max (2000), so fill() cannot be done before the listener closes.
         listener.setSoTimeout(100);
         var served = new ArrayList<Socket>();
         long deadline = System.nanoTime() + ofSeconds(2).toNanos();
         while (served.size() < 2) {
             if (filling.isDone()) {
-                throw new AssertionError("fill(…, 2.5 s, max 1000) returned %s before the test had served two of its "
+                throw new AssertionError("fill(…, 2.5 s, max 2000) returned %s before the test had served two of its "
                         .formatted(filling.join()) + "clients, with room in the queue", null);
             }
             if (System.nanoTime() - deadline > 0) {
@@ -456,7 +456,7 @@ class ListenQueueTest {
         }
 
         if (outcome == null) {
-            throw new AssertionError("fill(…, 2.5 s, max 1000) returned normally although its listener closed while it "
+            throw new AssertionError("fill(…, 2.5 s, max 2000) returned normally although its listener closed while it "
                     + "was connecting: the refused connect (ECONNREFUSED) was taken for a full queue, or a connect gave "
                     + "up sooner than its 2.5 s bound", null);
         }
