@@ -16,6 +16,7 @@ import static java.time.Duration.ofSeconds;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatCode;
 import static org.assertj.core.api.Assertions.assertThatExceptionOfType;
+import static org.assertj.core.api.Assertions.assertThatIllegalArgumentException;
 import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
@@ -41,6 +42,30 @@ class PortReuseTest {
                 .as("bind(127.0.0.1:%d) after REUSE_ADDRESS, with %s still in TIME_WAIT on that port: SO_REUSEADDR "
                         + "is what lets a server restart here", timeWait.port(), timeWait)
                 .doesNotThrowAnyException();
+    }
+
+    @Test
+    @Tag("task:2")
+    @DisplayName("REUSE_ADDRESS turns SO_REUSEADDR on where Java left it off: a client socket (SocketChannel) binds "
+            + "over a TIME_WAIT too")
+    void reuseAddressOnAClientSocketBindsDespiteTimeWait() throws Exception {
+        var client = lab.track(SocketChannel.open()); // Java opens a SocketChannel with SO_REUSEADDR off
+        PortReuse.REUSE_ADDRESS.applyTo(client);
+        var timeWait = timeWaitOnServerPort();
+
+        assertThatCode(() -> client.bind(new InetSocketAddress(Lab.LOOPBACK, timeWait.port())))
+                .as("bind(127.0.0.1:%d) of a SocketChannel after REUSE_ADDRESS, with %s in TIME_WAIT on that port. "
+                        + "Java turns SO_REUSEADDR on for listeners only: a policy that relies on Java's default leaves "
+                        + "a client socket without it", timeWait.port(), timeWait)
+                .doesNotThrowAnyException();
+    }
+
+    @Test
+    @Tag("task:2")
+    @DisplayName("applyTo(null) is an IllegalArgumentException: there is no socket to set options on")
+    void applyToRefusesANullSocket() {
+        assertThatIllegalArgumentException().as("REUSE_ADDRESS.applyTo(null)")
+                .isThrownBy(() -> PortReuse.REUSE_ADDRESS.applyTo(null));
     }
 
     @Test
@@ -104,7 +129,14 @@ class PortReuseTest {
                 "spreading connections over SO_REUSEPORT listeners is Linux behaviour");
         var one = lab.track(SocketBinder.listen(Lab.LOOPBACK, 0, PortReuse.SHARE_PORT, 50));
         int port = ((InetSocketAddress) one.getLocalAddress()).getPort();
-        var two = lab.track(SocketBinder.listen(Lab.LOOPBACK, port, PortReuse.SHARE_PORT, 50));
+        ServerSocketChannel two;
+        try {
+            two = lab.track(SocketBinder.listen(Lab.LOOPBACK, port, PortReuse.SHARE_PORT, 50));
+        } catch (BindException e) {
+            throw new AssertionError(("a second SHARE_PORT listener on 127.0.0.1:%d failed with EADDRINUSE while the "
+                    + "first listens: both need SO_REUSEPORT, set before bind() — the kernel looks at the options "
+                    + "when the address is taken, not later").formatted(port), e);
+        }
         int clients = 24;
 
         for (int i = 0; i < clients; i++) {

@@ -5,10 +5,17 @@ import java.net.Inet4Address;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.Socket;
+import java.net.SocketTimeoutException;
+import java.nio.channels.NetworkChannel;
 import java.nio.channels.ServerSocketChannel;
+import java.nio.channels.UnsupportedAddressTypeException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.function.Predicate;
 
 import org.junit.jupiter.api.DisplayName;
@@ -95,7 +102,7 @@ class SocketBinderTest {
     @Tag("task:1")
     @DisplayName(":: is dual stack: the listener takes ::1 and 127.0.0.1, the IPv4 client listed in tcp6 as ::ffff:127.0.0.1")
     void theIpv6WildcardIsDualStack() throws Exception {
-        var listener = lab.track(SocketBinder.listen(WILDCARD_6, 0, PortReuse.REUSE_ADDRESS, 50));
+        var listener = lab.track(inFamilyOf(WILDCARD_6, () -> SocketBinder.listen(WILDCARD_6, 0, PortReuse.REUSE_ADDRESS, 50)));
         int port = portOf(listener);
 
         var v6 = lab.connect(new InetSocketAddress(LOOPBACK_6, port));
@@ -154,6 +161,41 @@ class SocketBinderTest {
     }
 
     @Test
+    @Tag("task:1")
+    @DisplayName("listen() binds the port asked for, not just any free one")
+    void listenBindsThePortAskedFor() throws Exception {
+        int wanted = Lab.freePort();
+
+        var listener = lab.track(SocketBinder.listen(LOOPBACK, wanted, PortReuse.REUSE_ADDRESS, 50));
+
+        assertThat(portOf(listener)).as("the port of listen(127.0.0.1, %d): port 0 asks the kernel to choose, any "
+                + "other port is the caller's choice", wanted).isEqualTo(wanted);
+    }
+
+    @Test
+    @Tag("task:1")
+    @DisplayName("listen() passes its backlog to the kernel: backlog 1 queues 2 connections, backlog 3 queues 4, "
+            + "and the next SYN is dropped")
+    void listenQueuesBacklogPlusOne() throws Exception {
+        for (int backlog : new int[] {1, 3}) {
+            var listener = lab.track(SocketBinder.listen(LOOPBACK, 0, PortReuse.REUSE_ADDRESS, backlog));
+            var address = new InetSocketAddress(LOOPBACK, portOf(listener));
+
+            for (int i = 1; i <= backlog + 1; i++) {
+                connectToTheQueue(address, i, backlog);
+            }
+            var next = lab.track(AcceptQueue.knock(address, ofSeconds(2)));
+
+            assertThat(next.admitted())
+                    .as("connect() #%d to listen(…, backlog %d), which nobody accept()s: the accept queue holds backlog + 1 "
+                            + "= %d, so the kernel should drop this SYN. It completed: the listener's backlog is not %d "
+                            + "(ServerSocketChannel.bind(address) without a backlog uses Java's 50)",
+                            backlog + 2, backlog, backlog + 1, backlog)
+                    .isFalse();
+        }
+    }
+
+    @Test
     @Tag("task:4")
     @DisplayName("a port held by bind() without listen() refuses clients at once and has no row in /proc/net/tcp")
     void aReservedPortRefusesClients() throws Exception {
@@ -183,6 +225,37 @@ class SocketBinderTest {
                         + "sockets that both set SO_REUSEADDR share a port while neither listens: a reservation "
                         + "must not set it", port)
                 .isThrownBy(() -> intruder.bind(new InetSocketAddress(LOOPBACK, port)));
+    }
+
+    @Test
+    @Tag("task:4")
+    @DisplayName("reserve() holds exactly the address and port asked for: ::1, and a port chosen beforehand")
+    void reserveHoldsTheAddressAndPortAskedFor() throws Exception {
+        int wanted = Lab.freePort();
+
+        var held = lab.track(inFamilyOf(LOOPBACK_6, () -> SocketBinder.reserve(LOOPBACK_6, wanted)));
+
+        assertThat(held.getLocalAddress()).as("the local address of reserve(::1, %d)", wanted)
+                .isEqualTo(new InetSocketAddress(LOOPBACK_6, wanted));
+    }
+
+    @Test
+    @Tag("task:4")
+    @DisplayName("reserving a port a listener holds fails with EADDRINUSE (BindException), and leaves no socket open")
+    void reservingATakenPortFailsWithoutALeak() throws Exception {
+        SocketBinder.reserve(LOOPBACK, 0).close();
+        var listener = lab.listener();
+        int port = listener.getLocalPort();
+        var before = Descriptors.socketInodes();
+
+        assertThatExceptionOfType(BindException.class)
+                .as("reserve(127.0.0.1, %d) while a listener holds that port", port)
+                .isThrownBy(() -> lab.track(SocketBinder.reserve(LOOPBACK, port)))
+                .withStackTraceContaining("Address already in use");
+
+        assertThat(Descriptors.socketInodes())
+                .as("socket descriptors in /proc/self/fd after reserve() failed: the socket that could not bind is "
+                        + "still a descriptor until it is closed, and the caller never got it to close").isEqualTo(before);
     }
 
     @Test
@@ -216,9 +289,134 @@ class SocketBinderTest {
         assertThatIllegalArgumentException()
                 .isThrownBy(() -> lab.track(SocketBinder.connectFrom(source, null, ofSeconds(1))))
                 .withMessageContaining("server");
-        assertThatIllegalArgumentException()
+        assertThatIllegalArgumentException().as("connectFrom(…, timeout -250 ms)")
                 .isThrownBy(() -> lab.track(SocketBinder.connectFrom(source, server, Duration.ofMillis(-250))))
                 .withMessageContaining("timeout");
+        assertThatIllegalArgumentException().as("connectFrom(…, timeout 0): connect()'s 0 means wait forever, no bound at all")
+                .isThrownBy(() -> lab.track(SocketBinder.connectFrom(source, server, Duration.ZERO)))
+                .withMessageContaining("timeout");
+        assertThatIllegalArgumentException().as("connectFrom(…, timeout null)")
+                .isThrownBy(() -> lab.track(SocketBinder.connectFrom(source, server, null)))
+                .withMessageContaining("timeout");
+    }
+
+    @Test
+    @Tag("task:5")
+    @DisplayName("connectFrom() leaves no socket open when the server refuses or the source port is taken")
+    void connectFromLeavesNoSocketOnFailure() throws Exception {
+        var nobody = new InetSocketAddress(LOOPBACK, Lab.freePort());
+        var source = new InetSocketAddress(LOOPBACK, 0);
+        var before = Descriptors.socketInodes();
+
+        assertThatExceptionOfType(ConnectException.class)
+                .as("connectFrom(127.0.0.1:0, %s), where nothing listens (ECONNREFUSED)", nobody)
+                .isThrownBy(() -> lab.track(SocketBinder.connectFrom(source, nobody, ofSeconds(2))));
+        assertThat(Descriptors.socketInodes())
+                .as("socket descriptors in /proc/self/fd after connectFrom() was refused: the client socket it made is "
+                        + "still a descriptor until it is closed, and the caller never got it to close").isEqualTo(before);
+
+        var server = lab.listener();
+        var taken = new InetSocketAddress(LOOPBACK, server.getLocalPort()); // the listener holds this address
+        var serverEnd = new InetSocketAddress(LOOPBACK, server.getLocalPort());
+        var withListener = Descriptors.socketInodes();
+        assertThatExceptionOfType(BindException.class)
+                .as("connectFrom(%s, …) where a listener holds the source address (EADDRINUSE at bind())", taken)
+                .isThrownBy(() -> lab.track(SocketBinder.connectFrom(taken, serverEnd, ofSeconds(2))));
+        assertThat(Descriptors.socketInodes())
+                .as("socket descriptors in /proc/self/fd after connectFrom() failed to bind its source").isEqualTo(withListener);
+    }
+
+    @Test
+    @Tag("task:5")
+    @DisplayName("a bound under a millisecond is still a bound: connectFrom() to a full accept queue with 500 µs "
+            + "gives up at once, it does not wait forever")
+    void aSubMillisecondTimeoutIsStillABound() throws Exception {
+        var server = lab.listener(1);
+        var address = new InetSocketAddress(LOOPBACK, server.getLocalPort());
+        lab.connect(address); // backlog 1: two connections fill the queue, the kernel drops the next SYN
+        lab.connect(address);
+        var source = new InetSocketAddress(LOOPBACK, 0);
+
+        var dialling = CompletableFuture.supplyAsync(() -> {
+            try {
+                return SocketBinder.connectFrom(source, address, Duration.ofNanos(500_000));
+            } catch (IOException e) {
+                throw new java.io.UncheckedIOException(e);
+            }
+        }, task -> Thread.ofVirtual().name("connect-from").start(task));
+        lab.track(() -> dialling.thenAccept(SocketBinderTest::closeQuietly));
+        Throwable outcome;
+        try {
+            dialling.get(2, TimeUnit.SECONDS); // connected (to a full queue?): closed after the test
+            outcome = null;
+        } catch (ExecutionException e) {
+            outcome = e.getCause() instanceof java.io.UncheckedIOException u ? u.getCause() : e.getCause();
+        } catch (TimeoutException stillConnecting) {
+            throw new AssertionError("connectFrom(…, 500 µs) to a full accept queue had not returned after 2 s: its "
+                    + "connect() is not bounded. Either it got no timeout at all, or 500 µs became 0 on the way — "
+                    + "Duration.toMillis() rounds it down, and connect(…, 0) waits forever: round a bound that is not "
+                    + "zero up to at least 1 ms.", null);
+        }
+        if (outcome instanceof UnsupportedOperationException stub) {
+            throw stub;
+        }
+        assertThat(outcome)
+                .as("what connectFrom(…, 500 µs) to a full accept queue (the kernel drops the SYN) ended with")
+                .isInstanceOf(SocketTimeoutException.class);
+    }
+
+    @Test
+    @Tag("task:5")
+    @DisplayName("a bound of 30 days is a bound too: connectFrom() connects, though 30 days in milliseconds does not fit in an int")
+    void aLongTimeoutStillConnects() throws Exception {
+        var server = lab.listener();
+        var address = new InetSocketAddress(LOOPBACK, server.getLocalPort());
+
+        Socket client;
+        try {
+            client = lab.track(SocketBinder.connectFrom(new InetSocketAddress(LOOPBACK, 0), address, Duration.ofDays(30)));
+        } catch (IllegalArgumentException e) {
+            throw new AssertionError("connectFrom(…, 30 days) to a listening server failed with " + e + ": 30 days is "
+                    + "2,592,000,000 ms, more than an int holds, and (int) turns it negative. Clamp it to "
+                    + "Integer.MAX_VALUE (about 24 days) instead.", e);
+        }
+
+        assertThat(ProcNetTcp.stateOf(client)).as("the connection made with a 30-day connect timeout")
+                .contains(ProcNetTcp.State.ESTABLISHED);
+    }
+
+    /// A socket opened for `address`; a socket of the other family says so in socket terms, not in Java's bare
+    /// `UnsupportedAddressTypeException`.
+    private static <T extends NetworkChannel> T inFamilyOf(InetAddress address, java.util.concurrent.Callable<T> open)
+            throws Exception {
+        try {
+            return open.call();
+        } catch (UnsupportedAddressTypeException e) {
+            throw new AssertionError(("binding %s was refused (UnsupportedAddressTypeException): the socket is AF_INET, "
+                    + "which has no IPv6 address. Open it in the family of the address it is for — AF_INET6 for %s")
+                    .formatted(address.getHostAddress(), address.getHostAddress()), e);
+        }
+    }
+
+    /// Connects client `i` of those a listener with `backlog` must queue at once; says so in socket terms if it cannot.
+    private void connectToTheQueue(InetSocketAddress address, int i, int backlog) throws IOException {
+        try {
+            lab.connect(address);
+        } catch (SocketTimeoutException e) {
+            throw new AssertionError(("connect() #%d to listen(…, backlog %d) timed out: an accept queue with backlog %d "
+                    + "holds %d connections, but the kernel dropped this SYN already — the backlog the listener got is "
+                    + "smaller").formatted(i, backlog, backlog, backlog + 1), e);
+        }
+    }
+
+    private static void closeQuietly(Socket socket) {
+        try {
+            if (socket != null) {
+                socket.close();
+            }
+        } catch (IOException ignored) {
+            // the test has its verdict; closing is only tidying up
+        }
     }
 
     private static int portOf(ServerSocketChannel listener) throws IOException {

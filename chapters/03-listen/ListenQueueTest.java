@@ -11,8 +11,10 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 
@@ -23,6 +25,7 @@ import org.junit.jupiter.api.extension.RegisterExtension;
 
 import static java.net.StandardProtocolFamily.INET;
 import static java.time.Duration.ofMillis;
+import static java.time.Duration.ofSeconds;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatExceptionOfType;
 import static org.assertj.core.api.Assertions.assertThatIllegalArgumentException;
@@ -83,6 +86,43 @@ class ListenQueueTest {
         assertThat(five).as("capacity(5)").isEqualTo(6);
         assertThat(huge).as("capacity(%d): listen() lowers any backlog above somaxconn (%d) to it",
                 somaxconn + 1_000, somaxconn).isEqualTo(somaxconn + 1);
+        if (Netns.available()) {
+            // Another somaxconn, where the kernel really has it: a private network namespace has its own net.* sysctls.
+            int other = somaxconn == 128 ? 200 : 128;
+            int[] there = Netns.call(() -> {
+                Netns.sysctl("net.core.somaxconn", String.valueOf(other));
+                return new int[] {ListenQueue.capacity(other + 50), ListenQueue.capacity(other - 1)};
+            });
+            assertThat(there[0])
+                    .as("capacity(%d) where net.core.somaxconn is %d (in a network namespace of its own, as a container "
+                            + "or another machine has): read /proc/sys/net/core/somaxconn at every call, not a number "
+                            + "copied from this machine or read once", other + 50, other)
+                    .isEqualTo(other + 1);
+            assertThat(there[1]).as("capacity(%d) where net.core.somaxconn is %d", other - 1, other).isEqualTo(other);
+        }
+    }
+
+    @Test
+    @Tag("task:1")
+    @DisplayName("open() listens on the port and with the backlog asked for: backlog 4 queues 5 connections, then a SYN is dropped")
+    void opensWithThePortAndBacklogAskedFor() throws Exception {
+        int wanted = Lab.freePort();
+        var listener = lab.track(ListenQueue.open(Lab.LOOPBACK, wanted, 4));
+        var address = new InetSocketAddress(Lab.LOOPBACK, wanted);
+
+        assertThat(listener.getLocalPort()).as("the port of open(127.0.0.1, %d, 4)", wanted).isEqualTo(wanted);
+        for (int i = 1; i <= 5; i++) {
+            try {
+                lab.connect(address);
+            } catch (SocketTimeoutException e) {
+                throw new AssertionError(("connect() #%d to a listener opened with backlog 4 timed out: its accept "
+                        + "queue should hold 4 + 1 = 5 connections nobody accepts").formatted(i), e);
+            }
+        }
+        assertThat(lab.track(AcceptQueue.knock(address, ofSeconds(2))).admitted())
+                .as("connect() #6 to a listener opened with backlog 4 that never accepts: the queue holds 5, so the "
+                        + "kernel should drop this SYN; it completed, so the listener's backlog is not 4")
+                .isFalse();
     }
 
     @Test
@@ -112,18 +152,18 @@ class ListenQueueTest {
         var listener = lab.listener(5);
         int port = listener.getLocalPort();
 
-        int empty = ListenQueue.queueDepth(listener);
+        int empty = depthOf(listener);
         for (int i = 0; i < 3; i++) {
             lab.connect(port);
         }
         var bench = listenerRow(ProcNetTcp.await("3 connections queued on port " + port,
                 r -> r.stream().anyMatch(e -> isListenerOf(e, port) && e.rxQueue() == 3), ofMillis(2_000)), port);
-        int full = ListenQueue.queueDepth(listener);
+        int full = depthOf(listener);
         listener.setSoTimeout(2_000);
         lab.track(listener.accept());
         ProcNetTcp.await("2 connections queued on port " + port + " after one accept()",
                 r -> r.stream().anyMatch(e -> isListenerOf(e, port) && e.rxQueue() == 2), ofMillis(2_000));
-        int afterAccept = ListenQueue.queueDepth(listener);
+        int afterAccept = depthOf(listener);
 
         assertThat(empty).as("queueDepth() before any client connected").isZero();
         assertThat(full).as("queueDepth() with 3 connections waiting; the bench reads this row of %s:%n  %s",
@@ -144,7 +184,7 @@ class ListenQueueTest {
         lab.connect(port);
         var bench = listenerRow(ProcNetTcp.await("2 connections queued on port " + port,
                 r -> r.stream().anyMatch(e -> isListenerOf(e, port) && e.rxQueue() == 2), ofMillis(2_000)), port);
-        int depth = ListenQueue.queueDepth(listener);
+        int depth = depthOf(listener);
 
         assertThat(bench.ipv6Table()).as("an AF_INET listener is listed in /proc/net/tcp: %s", bench).isFalse();
         assertThat(depth).as("queueDepth() of an AF_INET listener with 2 connections waiting; its row in "
@@ -165,14 +205,35 @@ class ListenQueueTest {
         var table = ProcNetTcp.await("queues of 2 (127.0.0.1) and 1 (::1) on port " + port,
                 r -> r.stream().filter(e -> isListenerOf(e, port)).mapToLong(ProcNetTcp.Entry::rxQueue).sum() == 3,
                 ofMillis(2_000));
-        int depthV4 = ListenQueue.queueDepth(v4);
-        int depthV6 = ListenQueue.queueDepth(v6);
+        int depthV4 = depthOf(v4);
+        int depthV6 = depthOf(v6);
 
         var rows = ProcNetTcp.show(table.stream().filter(e -> isListenerOf(e, port)).toList());
         assertThat(depthV4).as("queueDepth() of the 127.0.0.1 listener; LISTEN rows on port %d:%n%s", port, rows)
                 .isEqualTo(2);
         assertThat(depthV6).as("queueDepth() of the ::1 listener; LISTEN rows on port %d:%n%s", port, rows)
                 .isEqualTo(1);
+    }
+
+    @Test
+    @Tag("task:2")
+    @DisplayName("queueDepth() reads rx_queue as hex: 17 waiting connections are 00000011 in the table, 17 and not 11")
+    void readsTheDepthInHex() throws Exception {
+        var listener = lab.listener(20);
+        int port = listener.getLocalPort();
+        int empty = depthOf(listener);
+
+        for (int i = 0; i < 17; i++) {
+            lab.connect(port);
+        }
+        var bench = listenerRow(ProcNetTcp.await("17 connections queued on port " + port,
+                r -> r.stream().anyMatch(e -> isListenerOf(e, port) && e.rxQueue() == 17), ofMillis(2_000)), port);
+        int depth = depthOf(listener);
+
+        assertThat(empty).as("queueDepth() before any client connected").isZero();
+        assertThat(depth).as("queueDepth() with 17 connections waiting; the kernel prints every number of the row in "
+                + "hex, so its rx_queue column reads 00000011:%n  %s", rawRows(port)).isEqualTo(17);
+        assertThat(bench.rxQueue()).as("the bench's reading of the same row").isEqualTo(17);
     }
 
     @Test
@@ -201,11 +262,23 @@ class ListenQueueTest {
         int port = listener.getLocalPort();
 
         long t0 = System.nanoTime();
-        var clients = track(ListenQueue.fill(new InetSocketAddress(Lab.LOOPBACK, port), SHORT, 10));
+        var filling = fillAsync(new InetSocketAddress(Lab.LOOPBACK, port), SHORT, 30);
+        List<Socket> clients;
+        try {
+            clients = filling.get(SHORT.multipliedBy(10).toMillis(), TimeUnit.MILLISECONDS);
+        } catch (ExecutionException e) {
+            throw unwrap(e);
+        } catch (TimeoutException stillConnecting) {
+            throw new AssertionError(("fill(…, %d ms, max 30) on a backlog-1 listener had not returned after %d ms: the "
+                    + "first connect that times out found the queue full, and every later one would too. Stop there.")
+                    .formatted(SHORT.toMillis(), SHORT.multipliedBy(10).toMillis()), null);
+        }
         Duration took = elapsed(t0);
 
         assertThat(clients).as("clients fill() got into a backlog-1 queue (backlog + 1 = 2)").hasSize(2)
-                .allSatisfy(c -> assertThat(c.isConnected()).as("a client fill() returned is connected").isTrue());
+                .allSatisfy(c -> assertThat(c.isConnected() && !c.isClosed())
+                        .as("is the client %s fill() returned connected and open? The clients are the caller's, "
+                                + "to keep the queue full", c).isTrue());
         assertThat(ProcNetTcp.listenerOf(listener).orElseThrow().rxQueue())
                 .as("accept queue of port %d after fill(): the clients must stay open", port).isEqualTo(2);
         assertThat(took).as("time fill() took: two instant connects and one that waited out its bound of %s", SHORT)
@@ -250,7 +323,9 @@ class ListenQueueTest {
                 .as("SYN_RECV rows of the listener while its queue was full: Linux drops the SYN, so none")
                 .isEmpty();
         assertThat(clients).as("clients fill(max 3) got in: 2 at once, the third once accept() made room")
-                .hasSize(3);
+                .hasSize(3)
+                .allSatisfy(c -> assertThat(c.isConnected() && !c.isClosed())
+                        .as("is the client %s fill() returned connected and open?", c).isTrue());
     }
 
     @Test
@@ -286,7 +361,177 @@ class ListenQueueTest {
                 .isThrownBy(() -> ListenQueue.fill(address, SHORT, 0)).withMessageContaining("0");
     }
 
+    @Test
+    @Tag("task:3")
+    @DisplayName("a bound under a millisecond is still a bound: fill() with 500 µs on a full queue gives up at once, "
+            + "it does not wait forever")
+    void aSubMillisecondTimeoutIsStillABound() throws Exception {
+        var listener = lab.listener(1);
+        var address = new InetSocketAddress(Lab.LOOPBACK, listener.getLocalPort());
+        lab.connect(address); // backlog 1: two connections fill the queue, the kernel drops every later SYN
+        lab.connect(address);
+
+        var filling = fillAsync(address, Duration.ofNanos(500_000), 3);
+        List<Socket> clients;
+        try {
+            clients = filling.get(2, TimeUnit.SECONDS);
+        } catch (ExecutionException e) {
+            throw unwrap(e);
+        } catch (TimeoutException stillConnecting) {
+            throw new AssertionError("fill(…, 500 µs, 3) on a full accept queue had not returned after 2 s. Either a "
+                    + "connect() is not bounded — it got no timeout at all, or 500 µs became 0 on the way: "
+                    + "Duration.toMillis() rounds it down, and connect(…, 0) waits forever, so round a bound that is "
+                    + "not zero up to at least 1 ms — or fill() kept connecting after a connect timed out, when the "
+                    + "first timeout already said the queue is full.", null);
+        }
+
+        assertThat(clients).as("clients fill(…, 500 µs, 3) got into a queue that was already full").isEmpty();
+    }
+
+    @Test
+    @Tag("task:3")
+    @DisplayName("a bound of 30 days is a bound too: fill() connects, though 30 days in milliseconds does not fit in an int")
+    void aLongTimeoutStillConnects() throws Exception {
+        var listener = lab.listener(5);
+
+        List<Socket> clients;
+        try {
+            clients = track(ListenQueue.fill(new InetSocketAddress(Lab.LOOPBACK, listener.getLocalPort()),
+                    Duration.ofDays(30), 2));
+        } catch (IllegalArgumentException e) {
+            throw new AssertionError("fill(…, 30 days, 2) to a listener with room failed with " + e + ": 30 days is "
+                    + "2,592,000,000 ms, more than an int holds, and (int) turns it negative. Clamp it to "
+                    + "Integer.MAX_VALUE (about 24 days) instead.", e);
+        }
+
+        assertThat(clients).as("clients fill(…, 30 days, max 2) got into a queue with room for 6").hasSize(2);
+    }
+
+    @Test
+    @Tag("task:3")
+    @DisplayName("when a connect is refused after some clients got in, fill() closes them before it reports the refusal")
+    void fillClosesItsClientsWhenRefused() throws Exception {
+        var listener = lab.listener(256);
+        int port = listener.getLocalPort();
+        long listenerInode = ProcNetTcp.listenerOf(listener).orElseThrow().inode();
+        var before = new HashSet<>(Descriptors.socketInodes());
+        before.remove(listenerInode);
+        var filling = fillAsync(new InetSocketAddress(Lab.LOOPBACK, port), ofMillis(2_500), 2_000);
+
+        // Serve two of fill()'s clients, then stop listening: its next connect is refused at once (or, if the queue
+        // was full just then, when its dropped SYN is sent again about 1 s later, to a port nobody listens on).
+        // The queue (256) is far shorter than max (2000), so fill() cannot be done before the listener closes.
+        listener.setSoTimeout(100);
+        var served = new ArrayList<Socket>();
+        long deadline = System.nanoTime() + ofSeconds(2).toNanos();
+        while (served.size() < 2) {
+            if (filling.isDone()) {
+                throw new AssertionError("fill(…, 2.5 s, max 2000) returned %s before the test had served two of its "
+                        .formatted(filling.join()) + "clients, with room in the queue", null);
+            }
+            if (System.nanoTime() - deadline > 0) {
+                throw new AssertionError("fill() got no more than " + served.size() + " client(s) into the queue of "
+                        + "port " + port + " within 2 s", null);
+            }
+            try {
+                served.add(lab.track(listener.accept()));
+            } catch (SocketTimeoutException notYet) {
+                // look at fill() again, then keep accepting
+            }
+        }
+        listener.close();
+        for (Socket end : served) {
+            end.close(); // the server's ends: the test's own sockets, not fill()'s
+        }
+        Throwable outcome;
+        try {
+            filling.get(2_500, TimeUnit.MILLISECONDS); // returned normally: its clients are closed after the test
+            outcome = null;
+        } catch (ExecutionException e) {
+            outcome = e.getCause() instanceof UncheckedIOException u ? u.getCause() : e.getCause();
+        } catch (TimeoutException stillWaiting) {
+            throw new AssertionError("fill() had not returned 2.5 s after its listener closed: its next connect should "
+                    + "have met a closed port (RST, Connection refused) at once, or about 1 s later for a SYN the full "
+                    + "queue had dropped", null);
+        }
+
+        if (outcome == null) {
+            throw new AssertionError("fill(…, 2.5 s, max 2000) returned normally although its listener closed while it "
+                    + "was connecting: the refused connect (ECONNREFUSED) was taken for a full queue, or a connect gave "
+                    + "up sooner than its 2.5 s bound", null);
+        }
+        // Refused (RST to a SYN: ConnectException), or reset in the handshake's last moment as the listener closed
+        // (SocketException): either way the connect failed, and fill() must say so.
+        assertThat(outcome).as("how fill() ended when its listener closed while it was connecting")
+                .isInstanceOf(IOException.class).isNotInstanceOf(SocketTimeoutException.class);
+        var left = new HashSet<>(Descriptors.socketInodes());
+        left.removeAll(before);
+        assertThat(left).as("socket descriptors fill() left open after it threw (inodes): the clients that got in "
+                + "are the caller's only if fill() returns them; when it throws, it must close them").isEmpty();
+    }
+
     // ---- helpers ------------------------------------------------------------------------------------------------
+
+    /// queueDepth(), with what the kernel shows for the port when the code fails to read it.
+    private static int depthOf(ServerSocket listener) throws IOException {
+        try {
+            return ListenQueue.queueDepth(listener);
+        } catch (IOException | RuntimeException e) {
+            if (e instanceof UnsupportedOperationException) {
+                throw e; // the stub: nothing written yet
+            }
+            int port = listener.getLocalPort();
+            throw new AssertionError(("queueDepth(%s) failed with %s. The LISTEN rows of port %d (hex %04X) as the kernel "
+                    + "prints them:%n%s%nThe local address is 32-bit words in host byte order — on this %s machine 127.0.0.1 "
+                    + "reads %s — then ':' and the port in hex; the LISTEN row has st 0A, and rx_queue (after the ':' "
+                    + "of the fifth column) is the depth, in hex.").formatted(listener.getLocalSocketAddress(), e, port,
+                    port, rawRows(port), java.nio.ByteOrder.nativeOrder(),
+                    java.nio.ByteOrder.nativeOrder() == java.nio.ByteOrder.LITTLE_ENDIAN ? "0100007F" : "7F000001"), e);
+        }
+    }
+
+    /// The LISTEN lines of /proc/net/tcp and /proc/net/tcp6 whose local port is `port`, as the kernel prints them.
+    private static String rawRows(int port) {
+        var out = new StringBuilder();
+        String local = ":%04X ".formatted(port);
+        for (Path table : List.of(Path.of("/proc/net/tcp"), Path.of("/proc/net/tcp6"))) {
+            try {
+                for (String line : Files.readAllLines(table)) {
+                    String[] f = line.trim().split("\\s+");
+                    if (f.length > 4 && (f[1] + " ").endsWith(local) && f[3].equals("0A")) {
+                        out.append("  ").append(table.getFileName()).append(": ").append(line.trim()).append('\n');
+                    }
+                }
+            } catch (IOException e) {
+                out.append("  (cannot read ").append(table).append(")\n");
+            }
+        }
+        return out.isEmpty() ? "  (no LISTEN rows)" : out.toString().stripTrailing();
+    }
+
+    /// fill() on a virtual thread of its own; whatever it returns is closed after the test.
+    private CompletableFuture<List<Socket>> fillAsync(InetSocketAddress address, Duration timeout, int max) {
+        var filling = CompletableFuture.supplyAsync(() -> {
+            try {
+                return ListenQueue.fill(address, timeout, max);
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+        }, task -> Thread.ofVirtual().name("fill").start(task));
+        lab.track(() -> filling.thenAccept(ListenQueueTest::closeAll));
+        return filling;
+    }
+
+    private static RuntimeException unwrap(ExecutionException e) throws IOException {
+        Throwable cause = e.getCause() instanceof UncheckedIOException u ? u.getCause() : e.getCause();
+        if (cause instanceof IOException io) {
+            throw io;
+        }
+        if (cause instanceof RuntimeException r) {
+            return r;
+        }
+        throw new AssertionError(cause);
+    }
 
     private List<Socket> track(List<Socket> clients) {
         clients.forEach(lab::track);

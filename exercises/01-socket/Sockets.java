@@ -21,16 +21,17 @@ public final class Sockets {
                 "Task 1: implement Sockets.open (see chapters/01-socket/README.adoc, 'Task 1: Open a socket')");
     }
 
-    // TODO(task 2): set every option in `options` on `channel` (setsockopt). An option this kind of socket does
-    //  not support must not be skipped in silence: fail with an IllegalArgumentException that names the option
-    //  and the kind of socket.
+    // TODO(task 2): set every option in `options` on `channel` (setsockopt) to exactly its value — false, 0 and -1
+    //  are values too. An option this kind of socket does not support must not be skipped in silence: fail with an
+    //  IllegalArgumentException whose message names the option (e.g. TCP_NODELAY) and the kind of socket, which
+    //  is its channel class: SocketChannel, ServerSocketChannel or DatagramChannel.
     public static void configure(NetworkChannel channel, Map<SocketOption<?>, ?> options) throws IOException {
         throw new UnsupportedOperationException(
                 "Task 2: implement Sockets.configure (see chapters/01-socket/README.adoc, 'Task 2: Set its options')");
     }
 
     // TODO(task 3): count the sockets this process holds open right now, from its descriptors in /proc/self/fd
-    //  (files, pipes and other descriptors do not count).
+    //  (files, pipes and other descriptors do not count). Counting must leave no descriptor of its own open.
     public static int countSockets() throws IOException {
         throw new UnsupportedOperationException(
                 "Task 3: implement Sockets.countSockets (see chapters/01-socket/README.adoc, 'Task 3: Count your sockets')");

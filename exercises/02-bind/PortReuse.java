@@ -16,8 +16,9 @@ public enum PortReuse {
     SHARE_PORT;
 
     // TODO(task 2): set the socket options that make `socket` follow this policy when it is bound later
-    //  (see the constants above). Whatever Java set when it opened the socket must not decide for you.
-    //  A null socket is an IllegalArgumentException.
+    //  (see the constants above), for any kind of socket: a listener or a client. Whatever Java set when it opened
+    //  the socket (it is not the same for every kind) must not decide for you. A null socket is an
+    //  IllegalArgumentException.
     public void applyTo(NetworkChannel socket) throws IOException {
         throw new UnsupportedOperationException(
                 "Task 2: implement PortReuse.applyTo (see chapters/02-bind/README.adoc, 'Task 2: Choose the reuse policy')");

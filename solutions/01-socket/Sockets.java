@@ -4,6 +4,7 @@ import java.net.SocketOption;
 import java.net.StandardProtocolFamily;
 import java.nio.channels.DatagramChannel;
 import java.nio.channels.NetworkChannel;
+import java.nio.channels.ServerSocketChannel;
 import java.nio.channels.SocketChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -42,7 +43,7 @@ public final class Sockets {
         for (var option : options.entrySet()) {
             // setOption would throw a bare "'TCP_NODELAY' not supported"; say which socket refused it.
             if (!channel.supportedOptions().contains(option.getKey())) {
-                throw new IllegalArgumentException("%s is not an option of a %s (it supports %s)".formatted(
+                throw new IllegalArgumentException("%s is not an option of a %s; it supports %s".formatted(
                         option.getKey().name(), kind(channel), channel.supportedOptions()));
             }
             channel.setOption((SocketOption<Object>) option.getKey(), option.getValue());
@@ -69,7 +70,13 @@ public final class Sockets {
     }
     // end::count[]
 
+    /// The kind of socket, as the message names it: its channel class, which says what the socket is for.
     private static String kind(NetworkChannel channel) {
-        return channel instanceof DatagramChannel ? "datagram socket (DatagramChannel)" : "stream socket (SocketChannel)";
+        return switch (channel) {
+            case DatagramChannel _ -> "DatagramChannel (a datagram socket)";
+            case ServerSocketChannel _ -> "ServerSocketChannel (a listening socket)";
+            case SocketChannel _ -> "SocketChannel (a stream socket)";
+            default -> channel.getClass().getName();
+        };
     }
 }
