@@ -134,6 +134,7 @@ class SocketsTest {
     }
 
     @Test
+    @NeedsProc
     @Tag("task:1")
     @DisplayName("a new socket is a new descriptor, with no address, no peer, and no row in the TCP table")
     void aNewSocketIsOnlyAHandle() throws Exception {
@@ -266,6 +267,7 @@ class SocketsTest {
     }
 
     @Test
+    @NeedsProc
     @Tag("task:3")
     @DisplayName("countSockets() goes up by one per socket opened and back to the baseline once they are closed")
     void countsSocketsUpAndDown() throws Exception {
@@ -287,6 +289,7 @@ class SocketsTest {
     }
 
     @Test
+    @NeedsProc
     @Tag("task:3")
     @DisplayName("countSockets() closes what it opens: 50 calls leave the process's descriptor count as it was")
     void countingLeavesNoDescriptorBehind() throws Exception {
@@ -305,6 +308,7 @@ class SocketsTest {
     }
 
     @Test
+    @NeedsProc
     @Tag("task:3")
     @DisplayName("countSockets() counts sockets only: an open file or pipe is a descriptor, not a socket")
     void countsOnlySockets() throws Exception {

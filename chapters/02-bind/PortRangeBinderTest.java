@@ -29,6 +29,7 @@ class PortRangeBinderTest {
     final Lab lab = new Lab();
 
     @Test
+    @NeedsProc
     @Tag("task:3")
     @DisplayName("the scan skips ports other listeners hold and listens on the first free one, here the last of the range")
     void skipsTakenPortsAndListensOnTheFirstFree() throws Exception {
@@ -71,6 +72,7 @@ class PortRangeBinderTest {
     }
 
     @Test
+    @NeedsProc
     @Tag("task:3")
     @DisplayName("the scan listens with the reuse policy and backlog it was given: SHARE_PORT with backlog 1, "
             + "then STRICT with backlog 3")
@@ -94,6 +96,7 @@ class PortRangeBinderTest {
     }
 
     @Test
+    @NeedsProc
     @Tag("task:3")
     @DisplayName("when every port of the range is taken: a BindException naming EADDRINUSE and the range (first-last), "
             + "and no socket left open")

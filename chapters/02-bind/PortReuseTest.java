@@ -30,6 +30,7 @@ class PortReuseTest {
     final Lab lab = new Lab();
 
     @Test
+    @NeedsProc
     @Tag("task:2")
     @DisplayName("REUSE_ADDRESS: a restarted listener binds its port while the old server's connection is in TIME_WAIT")
     void reuseAddressRestartsDespiteTimeWait() throws Exception {
@@ -45,6 +46,7 @@ class PortReuseTest {
     }
 
     @Test
+    @NeedsProc
     @Tag("task:2")
     @DisplayName("REUSE_ADDRESS turns SO_REUSEADDR on where Java left it off: a client socket (SocketChannel) binds "
             + "over a TIME_WAIT too")
@@ -69,6 +71,7 @@ class PortReuseTest {
     }
 
     @Test
+    @NeedsProc
     @Tag("task:2")
     @DisplayName("STRICT: the same restart fails with EADDRINUSE while TIME_WAIT holds the port")
     void strictRestartFailsWhileTimeWaitHoldsThePort() throws Exception {
@@ -86,6 +89,7 @@ class PortReuseTest {
     }
 
     @Test
+    @NeedsProc
     @Tag("task:2")
     @DisplayName("a STRICT server's TIME_WAIT blocks even a REUSE_ADDRESS restart: the old socket must have had SO_REUSEADDR too")
     void aStrictServersTimeWaitBlocksEveryRestart() throws Exception {

@@ -45,6 +45,7 @@ class SocketBinderTest {
     final Lab lab = new Lab();
 
     @Test
+    @NeedsProc
     @Tag("task:1")
     @DisplayName("port 0 gets a free port from ip_local_port_range, and the kernel lists the socket there in LISTEN")
     void portZeroGetsAnEphemeralPort() throws Exception {
@@ -60,6 +61,7 @@ class SocketBinderTest {
     }
 
     @Test
+    @NeedsProc
     @Tag("task:1")
     @DisplayName("a listener on 127.0.0.1 is on loopback only: its row says 127.0.0.1, and a client dialling 127.0.0.2 is refused")
     void aLoopbackListenerIsNotOnTheWildcard() throws Exception {
@@ -99,6 +101,7 @@ class SocketBinderTest {
     }
 
     @Test
+    @NeedsProc
     @Tag("task:1")
     @DisplayName(":: is dual stack: the listener takes ::1 and 127.0.0.1, the IPv4 client listed in tcp6 as ::ffff:127.0.0.1")
     void theIpv6WildcardIsDualStack() throws Exception {
@@ -121,6 +124,7 @@ class SocketBinderTest {
     }
 
     @Test
+    @NeedsProc
     @Tag("task:1")
     @DisplayName("binding a taken address:port fails with EADDRINUSE (BindException), and leaves no socket open")
     void aSecondBindFailsWithAddressInUse() throws Exception {
@@ -173,6 +177,7 @@ class SocketBinderTest {
     }
 
     @Test
+    @NeedsProc
     @Tag("task:1")
     @DisplayName("listen() passes its backlog to the kernel: backlog 1 queues 2 connections, backlog 3 queues 4, "
             + "and the next SYN is dropped")
@@ -196,6 +201,7 @@ class SocketBinderTest {
     }
 
     @Test
+    @NeedsProc
     @Tag("task:4")
     @DisplayName("a port held by bind() without listen() refuses clients at once and has no row in /proc/net/tcp")
     void aReservedPortRefusesClients() throws Exception {
@@ -240,6 +246,7 @@ class SocketBinderTest {
     }
 
     @Test
+    @NeedsProc
     @Tag("task:4")
     @DisplayName("reserving a port a listener holds fails with EADDRINUSE (BindException), and leaves no socket open")
     void reservingATakenPortFailsWithoutALeak() throws Exception {
@@ -259,6 +266,7 @@ class SocketBinderTest {
     }
 
     @Test
+    @NeedsProc
     @Tag("task:5")
     @DisplayName("connectFrom() binds the source before connecting: the server sees the client at the chosen 127.0.0.2 and port")
     void connectFromUsesTheChosenSource() throws Exception {
@@ -301,6 +309,7 @@ class SocketBinderTest {
     }
 
     @Test
+    @NeedsProc
     @Tag("task:5")
     @DisplayName("connectFrom() leaves no socket open when the server refuses or the source port is taken")
     void connectFromLeavesNoSocketOnFailure() throws Exception {
@@ -366,6 +375,7 @@ class SocketBinderTest {
     }
 
     @Test
+    @NeedsProc
     @Tag("task:5")
     @DisplayName("a bound of 30 days is a bound too: connectFrom() connects, though 30 days in milliseconds does not fit in an int")
     void aLongTimeoutStillConnects() throws Exception {

@@ -47,6 +47,7 @@ class ListenQueueTest {
     // ---- Task 1: open a listener --------------------------------------------------------------------------------
 
     @Test
+    @NeedsProc
     @Tag("task:1")
     @DisplayName("with backlog 2 and no accept(), three connects complete at once and the fourth times out")
     void takesBacklogPlusOneConnectionsBeforeAnyAccept() throws Exception {
@@ -72,6 +73,7 @@ class ListenQueueTest {
     }
 
     @Test
+    @NeedsProc
     @Tag("task:1")
     @DisplayName("capacity(backlog) is backlog + 1, and a backlog above net.core.somaxconn counts as somaxconn")
     void capacityIsBacklogPlusOneCappedBySomaxconn() throws Exception {
@@ -103,6 +105,7 @@ class ListenQueueTest {
     }
 
     @Test
+    @NeedsProc
     @Tag("task:1")
     @DisplayName("open() listens on the port and with the backlog asked for: backlog 4 queues 5 connections, then a SYN is dropped")
     void opensWithThePortAndBacklogAskedFor() throws Exception {
@@ -146,6 +149,7 @@ class ListenQueueTest {
     // ---- Task 2: read the queue depth ---------------------------------------------------------------------------
 
     @Test
+    @NeedsProc
     @Tag("task:2")
     @DisplayName("queueDepth() of a listener on 127.0.0.1 (a tcp6 row, ::ffff:127.0.0.1) follows its accept queue: 0, 3, then 2 after one accept()")
     void readsTheDepthOfADualStackListener() throws Exception {
@@ -172,6 +176,7 @@ class ListenQueueTest {
     }
 
     @Test
+    @NeedsProc
     @Tag("task:2")
     @DisplayName("queueDepth() of an AF_INET listener reads its row in /proc/net/tcp, not tcp6")
     void readsTheDepthOfAnIpv4OnlyListener() throws Exception {
@@ -192,6 +197,7 @@ class ListenQueueTest {
     }
 
     @Test
+    @NeedsProc
     @Tag("task:2")
     @DisplayName("queueDepth() tells apart two listeners on one port, 127.0.0.1 and ::1, by their address")
     void readsTheRowOfThisListenerOnly() throws Exception {
@@ -216,6 +222,7 @@ class ListenQueueTest {
     }
 
     @Test
+    @NeedsProc
     @Tag("task:2")
     @DisplayName("queueDepth() reads rx_queue as hex: 17 waiting connections are 00000011 in the table, 17 and not 11")
     void readsTheDepthInHex() throws Exception {
@@ -255,6 +262,7 @@ class ListenQueueTest {
     // ---- Task 3: fill the queue ---------------------------------------------------------------------------------
 
     @Test
+    @NeedsProc
     @Tag("task:3")
     @DisplayName("fill() on a backlog-1 listener gets 2 clients in, then stops at the first connect that times out")
     void fillStopsAtTheFirstTimeout() throws Exception {
@@ -287,6 +295,7 @@ class ListenQueueTest {
     }
 
     @Test
+    @NeedsProc
     @Tag("task:3")
     @DisplayName("accept() frees a slot: a client waiting on the full queue (SYN_SENT, no SYN_RECV on the server) gets in")
     void aWaitingClientGetsInOnceAcceptFreesASlot() throws Exception {
@@ -408,6 +417,7 @@ class ListenQueueTest {
     }
 
     @Test
+    @NeedsProc
     @Tag("task:3")
     @DisplayName("when a connect is refused after some clients got in, fill() closes them before it reports the refusal")
     void fillClosesItsClientsWhenRefused() throws Exception {

@@ -48,6 +48,7 @@ class AcceptorTest {
     final Lab lab = new Lab();
 
     @Test
+    @NeedsProc
     @Tag("task:1")
     @DisplayName("accept() returns a new socket: its own descriptor, the listener's local port, the client's address as remote")
     void acceptReturnsANewSocketForTheClient() throws Exception {
@@ -80,6 +81,7 @@ class AcceptorTest {
     }
 
     @Test
+    @NeedsProc
     @Tag("task:1")
     @DisplayName("one listener, three accepted sockets on the same port, told apart by the client's port; "
             + "closing the listener leaves them connected")
@@ -235,6 +237,7 @@ class AcceptorTest {
     }
 
     @Test
+    @NeedsProc
     @Tag("task:2")
     @DisplayName("the server echoes, and each client's connection is a row of its own on the server's port, "
             + "beside the LISTEN row")
@@ -304,6 +307,7 @@ class AcceptorTest {
     }
 
     @Test
+    @NeedsProc
     @Tag("task:2")
     @DisplayName("clients that reset at once (SO_LINGER 0) neither stop the accept loop nor leave a descriptor open")
     void resettingClientsDoNotStopTheLoop() throws Exception {
@@ -343,6 +347,7 @@ class AcceptorTest {
     }
 
     @Test
+    @NeedsProc
     @Tag("task:2")
     @DisplayName("when a client closes, the server closes its end too: no CLOSE_WAIT stays on the server's port, "
             + "and no descriptor in the process")
@@ -441,6 +446,7 @@ class AcceptorTest {
     }
 
     @Test
+    @NeedsProc
     @Tag("task:3")
     @DisplayName("stop() closes the listener (new clients are refused) and every connection (each client reads EOF), "
             + "leaving no LISTEN, ESTABLISHED or CLOSE_WAIT row on the port")
