@@ -362,43 +362,58 @@ final class WorkbookScreen {
         return out.toString();
     }
 
-    private static final Pattern LINK = Pattern.compile("(?:link:|xref:)?(\\S+?)\\[([^\\]]*)\\]");
+    private static final Pattern LINK = Pattern.compile("(?:link:|xref:)(\\S+?)\\[([^\\]]*)\\]");
 
-    /// The little AsciiDoc a hint uses, for a terminal: paragraphs, `code`, *bold*, lists, listings.
+    /// The little AsciiDoc a hint uses, for a terminal: paragraphs and list items (re-wrapped to the width),
+    /// `code`, *bold*, links, listings (as they are, indented).
     String asciidoc(String text, String indent) {
         var out = new StringBuilder();
+        var paragraph = new StringBuilder();
         boolean listing = false;
         for (String line : text.lines().toList()) {
             if (line.equals("----")) {
+                flush(paragraph, out, indent);
                 listing = !listing;
                 continue;
             }
             if (listing) {
-                out.append(indent).append("    ").append(cyan(line)).append('\n');
+                out.append(indent).append("  ").append(cyan(line)).append('\n');
                 continue;
             }
-            if (line.startsWith("[source") || line.equals("+")) {
+            if (line.startsWith("[source") || line.startsWith("//")) {
                 continue;
             }
-            String shown = line.replaceAll("\\s\\+$", "");
-            Matcher m = LINK.matcher(shown);
-            shown = m.replaceAll(r -> Matcher.quoteReplacement(r.group(2).isEmpty() ? r.group(1) : r.group(2)
-                    + " (" + r.group(1) + ")"));
-            shown = shown.replaceAll("(?<![\\w`])\\*([^*\\s][^*]*?)\\*(?![\\w`])", colour ? "\u001b[1m$1\u001b[0m" : "$1");
-            if (colour) {
-                shown = shown.replaceAll("`([^`]+)`", "\u001b[36m$1\u001b[0m");
-            }
-            String bullet = shown.startsWith("* ") ? "• " : "";
-            String body = bullet.isEmpty() ? shown : shown.substring(2);
-            List<String> wrapped = Scorecard.wrap(body, width - indent.length() - 2 - bullet.length());
-            if (wrapped.isEmpty()) {
+            if (line.isBlank()) {
+                flush(paragraph, out, indent);
                 out.append('\n');
+                continue;
             }
-            for (int i = 0; i < wrapped.size(); i++) {
-                out.append(indent).append(i == 0 ? bullet : " ".repeat(bullet.length())).append(wrapped.get(i)).append('\n');
+            if (line.startsWith("* ") && !paragraph.isEmpty()) {
+                flush(paragraph, out, indent); // a new list item
             }
+            paragraph.append(paragraph.isEmpty() ? "" : " ").append(line.replaceAll("\\s\\+$", "").strip());
         }
+        flush(paragraph, out, indent);
         return out.toString().replaceAll("\n{3,}", "\n\n").stripTrailing();
+    }
+
+    private void flush(StringBuilder paragraph, StringBuilder out, String indent) {
+        if (paragraph.isEmpty()) {
+            return;
+        }
+        String shown = LINK.matcher(paragraph.toString()).replaceAll(r -> Matcher.quoteReplacement(
+                r.group(2).isEmpty() ? r.group(1) : r.group(2) + " (" + r.group(1) + ")"));
+        shown = shown.replaceAll("(?<![\\w`*])\\*([^*\\s][^*]*?)\\*(?![\\w`*])", colour ? "\u001b[1m$1\u001b[0m" : "$1");
+        if (colour) {
+            shown = shown.replaceAll("`([^`]+)`", "\u001b[36m$1\u001b[0m");
+        }
+        String bullet = shown.startsWith("* ") ? "• " : "";
+        String body = bullet.isEmpty() ? shown : shown.substring(2);
+        List<String> lines = Scorecard.wrap(body, width - indent.length() - bullet.length() - 2);
+        for (int i = 0; i < lines.size(); i++) {
+            out.append(indent).append(i == 0 ? bullet : " ".repeat(bullet.length())).append(lines.get(i)).append('\n');
+        }
+        paragraph.setLength(0);
     }
 
     private static String cut(String s, int most) {
