@@ -200,7 +200,7 @@ public final class Workbook implements Callable<Integer> {
                     String when = savedAt == 0 ? "" : "verdict %.1f s after the save · ".formatted(
                             (System.currentTimeMillis() - savedAt) / 1000.0);
                     page.append('\n').append(screen.dim(LocalTime.now().format(DateTimeFormatter.ofPattern("HH:mm:ss"))
-                            + " · " + when + timing(verdict))).append('\n');
+                            + " · " + when + times(verdict))).append('\n');
                     page.append(screen.dim("watching " + workbook.tree + "/ — save a file to grade again · Ctrl-C to stop"))
                             .append('\n');
                     out.print(page);
@@ -498,12 +498,15 @@ public final class Workbook implements Callable<Integer> {
     }
 
     private static String timing(WorkbookGrader.Verdict v) {
+        return times(v) + " · target/workbook/%s/grade.json".formatted(v.chapter());
+    }
+
+    private static String times(WorkbookGrader.Verdict v) {
         if (!v.compiled()) {
             return "compiled in %.1f s, with errors: nothing graded".formatted(v.compile().toMillis() / 1000.0);
         }
-        return "graded in %.1f s (compile %.1f s, tests %.1f s) · target/workbook/%s/grade.json".formatted(
-                (v.compile().toMillis() + v.run().toMillis()) / 1000.0, v.compile().toMillis() / 1000.0,
-                v.run().toMillis() / 1000.0, v.chapter());
+        return "graded in %.1f s (compile %.1f s, tests %.1f s)".formatted((v.compile().toMillis() + v.run().toMillis())
+                / 1000.0, v.compile().toMillis() / 1000.0, v.run().toMillis() / 1000.0);
     }
 
     /// The folder at or above `dir` that holds the course: pom.xml, chapters/grading and exercises/.

@@ -249,16 +249,17 @@ final class WorkbookScreen {
                     .append(" graded tests pass").append('\n');
             v.next().ifPresent(next -> {
                 out.append('\n').append(bold("Next — " + text.task(next.task()))).append('\n');
-                // the next task's tests, in the order they ran: which already pass, and the one to fix first
-                for (var t : byTask.getOrDefault(next.task(), List.of())) {
-                    if (t == next) {
-                        out.append(failure(next, "  "));
-                    } else {
-                        out.append("  ").append(t.passed() ? green("✔") : t.status().equals("skip") ? dim("–") : red("✘"))
-                                .append(' ').append(dim(cut(t.name(), width - 4))).append('\n');
-                    }
-                }
+                out.append(failure(next, "  "));
                 out.append(hintLine(text, next.task(), seen.of(v.chapter(), next.task()), "  "));
+                // the task's other tests, in the order they ran: which pass already, which fail too
+                var others = byTask.getOrDefault(next.task(), List.of()).stream().filter(t -> t != next).toList();
+                if (!others.isEmpty()) {
+                    out.append('\n').append("  ").append(dim("The other tests of task " + next.task() + ":")).append('\n');
+                }
+                for (var t : others) {
+                    out.append("  ").append(t.passed() ? green("✔") : t.status().equals("skip") ? dim("–") : red("✘"))
+                            .append(' ').append(dim(cut(t.name(), width - 4))).append('\n');
+                }
             });
         }
         long skipped = v.tests().stream().filter(t -> t.status().equals("skip")).count();
