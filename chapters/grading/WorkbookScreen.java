@@ -274,7 +274,10 @@ final class WorkbookScreen {
     /// The test to fix: its sentence, its message, and where in the exercise to look.
     private String failure(WorkbookGrader.Test t, String indent) {
         var out = new StringBuilder();
-        out.append(indent).append(red("✘ ")).append(bold(t.name())).append('\n');
+        List<String> name = Scorecard.wrap(t.name(), width - indent.length() - 2);
+        for (int i = 0; i < name.size(); i++) {
+            out.append(indent).append(i == 0 ? red("✘ ") : "  ").append(bold(name.get(i))).append('\n');
+        }
         for (String line : Scorecard.wrap(t.message(), width - indent.length() - 4)) {
             out.append(indent).append("  ").append(line).append('\n');
         }
