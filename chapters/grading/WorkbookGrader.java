@@ -401,13 +401,14 @@ final class WorkbookGrader {
             throw new UncheckedIOException(e);
         }
         var tests = new ArrayList<Test>();
+        Map<Integer, java.util.Set<String>> stubs = stubMethods(chapter, seen);
         for (Object o : Json.list(json.get("tests"))) {
             Map<String, Object> t = Json.object(o);
             String name = (String) t.get("name");
             String shortName = name.startsWith(chapter.id() + " › ") ? name.substring(chapter.id().length() + 3) : name;
             Seen.Observed what = seen.byName.get(shortName);
             int task = what == null ? Integer.MAX_VALUE : what.task();
-            String location = what == null ? "" : locate(chapter, what.thrown(), task);
+            String location = what == null ? "" : locate(chapter, what.thrown(), task, stubs.getOrDefault(task, java.util.Set.of()));
             tests.add(new Test(shortName, (String) t.get("status"), (String) t.get("message"), task, location));
         }
         // the order the chapter text gives: task by task, as the tests ran
@@ -417,7 +418,7 @@ final class WorkbookGrader {
 
     /// Where to edit for a failed test: the line of the exercise the failure came from (a stub's `throw`, or the
     /// learner's own code), else the `TODO(task N)` of its task.
-    private String locate(Chapters.Chapter chapter, Throwable thrown, int task) {
+    private String locate(Chapters.Chapter chapter, Throwable thrown, int task, java.util.Set<String> stubsOfTask) {
         Path impl = implDir(chapter.id());
         Map<String, Path> exerciseFiles = new LinkedHashMap<>();
         for (Path f : sources(impl)) {
@@ -444,7 +445,67 @@ final class WorkbookGrader {
                 // an unreadable file points nowhere
             }
         }
+        // the TODO is gone once the method is written: the method the task's stub was, by its declaration
+        for (String method : stubsOfTask) {
+            Path f = exerciseFiles.get(method.substring(0, method.indexOf('.')) + ".java");
+            if (f == null) {
+                continue;
+            }
+            var declaration = Pattern.compile("^\\s*(?:(?:public|protected|private|static|final|synchronized)\\s+)+"
+                    + "[\\w<>\\[\\], ?.]*\\b" + Pattern.quote(method.substring(method.indexOf('.') + 1)) + "\\s*\\(");
+            try {
+                List<String> lines = Files.readAllLines(f);
+                for (int i = 0; i < lines.size(); i++) {
+                    if (declaration.matcher(lines.get(i)).find()) {
+                        return root.relativize(f) + ":" + (i + 1);
+                    }
+                }
+            } catch (IOException e) {
+                // an unreadable file points nowhere
+            }
+        }
         return exerciseFiles.isEmpty() ? "" : root.relativize(exerciseFiles.values().iterator().next()).toString();
+    }
+
+    private static final Pattern STUB_METHOD = Pattern.compile("Task (\\d+): implement (\\w+\\.\\w+)");
+
+    /// Per task, the methods its stubs were (`Sockets.open`), learnt from the stubs' messages whenever a run meets
+    /// them and kept in `target/workbook/<chapter>/stubs.properties`: once a method is written its stub is gone,
+    /// but the workbook still knows where task N's code lives.
+    private Map<Integer, java.util.Set<String>> stubMethods(Chapters.Chapter chapter, Seen seen) {
+        Path file = dirOf(chapter.id()).resolve("stubs.properties");
+        var known = new java.util.Properties();
+        try {
+            if (Files.isRegularFile(file)) {
+                try (var in = Files.newBufferedReader(file)) {
+                    known.load(in);
+                }
+            }
+            boolean learnt = false;
+            for (var observed : seen.byName.values()) {
+                var stub = observed.thrown() == null ? Optional.<String>empty() : Stub.in(observed.thrown());
+                Matcher m = stub.map(STUB_METHOD::matcher).filter(Matcher::find).orElse(null);
+                if (m != null && known.putIfAbsent(m.group(2), m.group(1)) == null) {
+                    learnt = true;
+                }
+            }
+            if (learnt) {
+                try (var out = Files.newBufferedWriter(file)) {
+                    known.store(out, "Socket Workbook: the method of each stub met so far, and its task");
+                }
+            }
+        } catch (IOException e) {
+            // without it, a failure points at the exercise's file rather than its line
+        }
+        var byTask = new java.util.TreeMap<Integer, java.util.Set<String>>();
+        for (String method : known.stringPropertyNames()) {
+            try {
+                byTask.computeIfAbsent(Integer.parseInt(known.getProperty(method)), k -> new java.util.TreeSet<>()).add(method);
+            } catch (NumberFormatException e) {
+                // a hand-edited line: ignore it
+            }
+        }
+        return byTask;
     }
 
     /// What the workbook needs beyond the scorecard, per test: its task (`@Tag("task:N")`) and what it threw. Named
