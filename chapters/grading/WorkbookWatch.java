@@ -3,18 +3,24 @@ import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
+import java.nio.file.StandardWatchEventKinds;
+import java.nio.file.WatchEvent;
+import java.nio.file.WatchKey;
+import java.nio.file.WatchService;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 
 /// `watch`: grade a chapter, then again on every save under `exercises/`, in this one warm JVM.
 ///
-/// It looks at the files' modification times and sizes ten times a second rather than asking the OS to notify it:
-/// that costs a few dozen `stat` calls, works the same on every system and with every editor (including those
-/// that save by writing a new file and renaming it), and is well inside the two seconds a verdict may take.
+/// What counts as a save is what the files say: their modification times and sizes, compared with the last look.
+/// The operating system's file events (inotify on Linux, through `WatchService`) only wake the watch up to look
+/// at once; without them — or with an editor that saves by writing a new file and renaming it — it looks every
+/// 100 ms anyway, a few dozen `stat` calls, well inside the two seconds a verdict may take.
 final class WorkbookWatch {
 
     /// Told of each verdict: its chapter, the verdict, why it was graded (`banner`, may be empty), and when the file
@@ -33,7 +39,7 @@ final class WorkbookWatch {
 
     private static final long POLL_MILLIS = 100;
     /// An editor may write a file in several steps: grade once it has been still this long.
-    private static final long SETTLE_MILLIS = 40;
+    private static final long SETTLE_MILLIS = 30;
 
     private final WorkbookGrader grader;
     private final List<Chapters.Chapter> chapters;
@@ -55,29 +61,79 @@ final class WorkbookWatch {
 
     /// Grades `start`, then every change, until {@link #stop()} (or the JVM's end, on Ctrl-C).
     void run(Chapters.Chapter start, Show show) throws InterruptedException {
-        Map<Path, Stamp> last = snapshot();
-        Chapters.Chapter current = gradeAndShow(start, show, "", 0);
-        while (!stopped) {
-            Thread.sleep(POLL_MILLIS); // a poll interval, not a wait for an event: nothing else tells us of a save
-            Map<Path, Stamp> now = snapshot();
-            if (now.equals(last)) {
-                continue;
-            }
-            // let the save finish: the same picture twice, SETTLE_MILLIS apart (at most a second of waiting)
-            for (int i = 0; i < 25; i++) {
-                Thread.sleep(SETTLE_MILLIS);
-                Map<Path, Stamp> again = snapshot();
-                if (again.equals(now)) {
-                    break;
+        try (WatchService events = events()) {
+            Map<Path, Stamp> last = snapshot();
+            Chapters.Chapter current = gradeAndShow(start, show, "", 0);
+            while (!stopped) {
+                await(events, POLL_MILLIS);
+                Map<Path, Stamp> now = snapshot();
+                if (now.equals(last)) {
+                    continue;
                 }
-                now = again;
+                // let the save finish: the same picture twice, SETTLE_MILLIS apart (for a second at most)
+                long giveUp = System.nanoTime() + 1_000_000_000L;
+                while (System.nanoTime() < giveUp) {
+                    await(events, SETTLE_MILLIS);
+                    Map<Path, Stamp> again = snapshot();
+                    if (again.equals(now)) {
+                        break;
+                    }
+                    now = again;
+                }
+                Path saved = changed(last, now);
+                long savedAt = Optional.ofNullable(now.get(saved)).map(Stamp::modified).orElse(System.currentTimeMillis());
+                last = now;
+                Chapters.Chapter chapter = chapterOf(saved).orElse(current);
+                show.grading(chapter, saved);
+                current = gradeAndShow(chapter, show, "", savedAt);
             }
-            Path saved = changed(last, now);
-            long savedAt = Optional.ofNullable(now.get(saved)).map(Stamp::modified).orElse(System.currentTimeMillis());
-            last = now;
-            Chapters.Chapter chapter = chapterOf(saved).orElse(current);
-            show.grading(chapter, saved);
-            current = gradeAndShow(chapter, show, "", savedAt);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    /// The OS's file events for every folder watched, or null where there are none to be had.
+    private WatchService events() {
+        try {
+            WatchService service = watched.getFileSystem().newWatchService();
+            register(service, watched);
+            return service;
+        } catch (IOException | UnsupportedOperationException e) {
+            return null;
+        }
+    }
+
+    private static void register(WatchService service, Path dir) throws IOException {
+        if (!Files.isDirectory(dir)) {
+            return;
+        }
+        try (Stream<Path> dirs = Files.walk(dir)) {
+            for (Path d : dirs.filter(Files::isDirectory).toList()) {
+                d.register(service, StandardWatchEventKinds.ENTRY_CREATE, StandardWatchEventKinds.ENTRY_MODIFY,
+                        StandardWatchEventKinds.ENTRY_DELETE);
+            }
+        }
+    }
+
+    /// Waits up to `millis` for a file event (returning at once when one comes), then takes them all. Without file
+    /// events, simply waits: the snapshot after it is what decides.
+    private void await(WatchService events, long millis) throws InterruptedException {
+        if (events == null) {
+            Thread.sleep(millis);
+            return;
+        }
+        for (WatchKey key = events.poll(millis, TimeUnit.MILLISECONDS); key != null; key = events.poll()) {
+            for (WatchEvent<?> event : key.pollEvents()) {
+                if (event.kind() == StandardWatchEventKinds.ENTRY_CREATE && key.watchable() instanceof Path dir
+                        && event.context() instanceof Path name && Files.isDirectory(dir.resolve(name))) {
+                    try {
+                        register(events, dir.resolve(name)); // a new folder: watch it too
+                    } catch (IOException e) {
+                        // the next snapshot still sees what is in it
+                    }
+                }
+            }
+            key.reset();
         }
     }
 
