@@ -63,7 +63,7 @@ final class WorkbookWatch {
     void run(Chapters.Chapter start, Show show) throws InterruptedException {
         try (WatchService events = events()) {
             Map<Path, Stamp> last = snapshot();
-            Chapters.Chapter current = gradeAndShow(start, show, "", 0);
+            Chapters.Chapter current = gradeAndShow(start, show, "", 0, true);
             while (!stopped) {
                 await(events, POLL_MILLIS);
                 Map<Path, Stamp> now = snapshot();
@@ -85,7 +85,7 @@ final class WorkbookWatch {
                 last = now;
                 Chapters.Chapter chapter = chapterOf(saved).orElse(current);
                 show.grading(chapter, saved);
-                current = gradeAndShow(chapter, show, "", savedAt);
+                current = gradeAndShow(chapter, show, "", savedAt, false);
             }
         } catch (IOException e) {
             throw new UncheckedIOException(e);
@@ -137,9 +137,11 @@ final class WorkbookWatch {
         }
     }
 
-    /// Grades `chapter` and shows it; once it is done (and following), moves on to the next chapter not done.
-    private Chapters.Chapter gradeAndShow(Chapters.Chapter chapter, Show show, String banner, long savedAt) {
-        var verdict = grader.grade(chapter);
+    /// Grades `chapter` and shows it; once it is done (and following), moves on to the next chapter not done. At the
+    /// start, a verdict from a moment ago of the very same files is as good as a new one (`remembered`).
+    private Chapters.Chapter gradeAndShow(Chapters.Chapter chapter, Show show, String banner, long savedAt,
+                                          boolean remembered) {
+        var verdict = remembered ? grader.remembered(chapter).orElseGet(() -> grader.grade(chapter)) : grader.grade(chapter);
         if (!verdict.done() || !follow) {
             show.verdict(chapter, verdict, banner, savedAt);
             return chapter;
