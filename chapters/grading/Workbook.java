@@ -49,7 +49,7 @@ import picocli.CommandLine.ParentCommand;
 
 /// The learner's command line: progress, `check`, `watch`, `hint`, `reset` — the same graded tests, timeouts, `Lab`
 /// and `Scorecard` as `./mvnw test`, answered in about a second by a JVM that stays warm.
-@Command(name = "workbook", mixinStandardHelpOptions = true, version = "Socket Workbook's workbook 1.0",
+@Command(name = "workbook", mixinStandardHelpOptions = true, version = Workbook.VERSION,
         sortOptions = false, usageHelpAutoWidth = true,
         description = {
             "Your progress through the Socket Workbook, and the loop to work in: grade a chapter, re-grade it on "
@@ -78,9 +78,21 @@ import picocli.CommandLine.ParentCommand;
             "  ./jbang workbook reset bind      start chapter 2 over (your files are kept)"})
 public final class Workbook implements Callable<Integer> {
 
+    static final String VERSION = "Socket Workbook's workbook 1.0";
+
     static final int DONE = 0;
     static final int NOT_YET = 1;
+    static final int USAGE = 2;
     static final int CANNOT = 3;
+
+    /// A command line that names something that is not there (a chapter, a task): one line saying what there is.
+    static final class Wrong extends RuntimeException {
+        private static final long serialVersionUID = 1L;
+
+        Wrong(String message) {
+            super(message);
+        }
+    }
 
     private final Path root;
     private final PrintStream out;
@@ -123,7 +135,7 @@ public final class Workbook implements Callable<Integer> {
         cli.setExecutionExceptionHandler((e, line, parsed) -> {
             // a sentence, not a stack trace: what could not be done and why
             line.getErr().println(screen.red("workbook: ") + (e.getMessage() == null ? e.toString() : e.getMessage()));
-            return CANNOT;
+            return e instanceof Wrong ? USAGE : CANNOT;
         });
         System.exit(cli.execute(args));
     }
@@ -141,8 +153,9 @@ public final class Workbook implements Callable<Integer> {
 
     // --- commands ----------------------------------------------------------------------------------------------
 
-    @Command(name = "check", description = {"Grade one chapter, show its verdict, and exit 0 if every graded test "
-            + "passes, 1 if not.", "Default: the first chapter not done."})
+    @Command(name = "check", mixinStandardHelpOptions = true, version = VERSION, description = {
+        "Grade one chapter, show its verdict, and exit 0 if every graded test passes, 1 if not.",
+        "Default: the first chapter not done."})
     static final class Check implements Callable<Integer> {
         @ParentCommand
         Workbook workbook;
@@ -164,9 +177,10 @@ public final class Workbook implements Callable<Integer> {
         }
     }
 
-    @Command(name = "watch", description = {"Grade a chapter, then again on every save under exercises/, redrawing "
-            + "the screen; when the chapter is done, go on to the next. Ctrl-C stops it.",
-            "Default: the first chapter not done. Keep it open beside the chapter text."})
+    @Command(name = "watch", mixinStandardHelpOptions = true, version = VERSION, description = {
+        "Grade a chapter, then again on every save under exercises/, redrawing the screen; when the chapter is "
+                + "done, go on to the next. Ctrl-C stops it.",
+        "Default: the first chapter not done. Keep it open beside the chapter text."})
     static final class Watch implements Callable<Integer> {
         @ParentCommand
         Workbook workbook;
@@ -217,10 +231,11 @@ public final class Workbook implements Callable<Integer> {
         }
     }
 
-    @Command(name = "hint", description = {"A hint for a task, one level at a time: a nudge; then the concept and "
-            + "the call to use; then nearly the answer. Each run shows one level more (the levels seen are "
-            + "remembered and shown in the progress view).",
-            "Default: the chapter in progress and its next task."})
+    @Command(name = "hint", mixinStandardHelpOptions = true, version = VERSION, description = {
+        "A hint for a task, one level at a time: a nudge; then the concept and the call to use; then nearly the "
+                + "answer. Each run shows one level more (the levels seen are remembered and shown in the progress "
+                + "view).",
+        "Default: the chapter in progress and its next task."})
     static final class Hint implements Callable<Integer> {
         @ParentCommand
         Workbook workbook;
@@ -247,8 +262,7 @@ public final class Workbook implements Callable<Integer> {
                     .map(WorkbookGrader.Test::task).filter(hints::containsKey).orElse(hints.keySet().iterator().next());
             var ofTask = hints.get(number);
             if (ofTask == null) {
-                throw new CommandLine.ParameterException(new CommandLine(this), "%s has no task %d; its tasks: %s"
-                        .formatted(text.chapter().id(), number, hints.keySet()));
+                throw new Wrong("%s has no task %d; its tasks: %s".formatted(text.chapter().id(), number, hints.keySet()));
             }
             var seen = workbook.seen();
             int show = level != null ? Math.max(1, Math.min(level, ofTask.size()))
@@ -259,8 +273,9 @@ public final class Workbook implements Callable<Integer> {
         }
     }
 
-    @Command(name = "reset", description = {"Put a chapter's stubs back as the course shipped them (from the clone's "
-            + "git history), after you confirm. Your files are copied to ~/.socket-workbook/backups/ first."})
+    @Command(name = "reset", mixinStandardHelpOptions = true, version = VERSION, description = {
+        "Put a chapter's stubs back as the course shipped them (from the clone's git history), after you confirm; "
+                + "a copy of your files is kept first."})
     static final class Reset implements Callable<Integer> {
         @ParentCommand
         Workbook workbook;
@@ -468,8 +483,8 @@ public final class Workbook implements Callable<Integer> {
                 return text;
             }
         }
-        throw new CommandLine.ParameterException(new CommandLine(this), "no chapter '%s': the chapters are %s"
-                .formatted(name, String.join(", ", chapters().stream().map(Chapters.Chapter::id).toList())));
+        throw new Wrong("no chapter '%s': the chapters are %s".formatted(name,
+                String.join(", ", chapters().stream().map(Chapters.Chapter::id).toList())));
     }
 
     /// The chapter named, or else the first chapter not done (grading, on the way, those whose last verdict is out
