@@ -226,6 +226,13 @@ public final class Workbook implements Callable<Integer> {
                     out.println(screen.yellow("\n⟳ grading " + chapter.id() + " (" + workbook.root.relativize(saved)
                             + " saved) …"));
                 }
+
+                @Override
+                public void failed(Chapters.Chapter chapter, RuntimeException e) {
+                    out.println(screen.red("workbook: could not grade " + chapter.id() + ": ")
+                            + (e.getMessage() == null ? e.toString() : e.getMessage()));
+                    out.println(screen.dim("still watching " + workbook.tree + "/ — save a file to try again · Ctrl-C to stop"));
+                }
             });
             return DONE;
         }

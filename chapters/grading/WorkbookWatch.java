@@ -31,6 +31,10 @@ final class WorkbookWatch {
         /// A save was seen and is being graded (shown while the tests run).
         default void grading(Chapters.Chapter chapter, Path saved) {
         }
+
+        /// The grading itself failed (a file vanished mid-way, say): the watch goes on with the next save.
+        default void failed(Chapters.Chapter chapter, RuntimeException e) {
+        }
     }
 
     /// What a file looked like at one poll.
@@ -85,7 +89,11 @@ final class WorkbookWatch {
                 last = now;
                 Chapters.Chapter chapter = chapterOf(saved).orElse(current);
                 show.grading(chapter, saved);
-                current = gradeAndShow(chapter, show, "", savedAt, false);
+                try {
+                    current = gradeAndShow(chapter, show, "", savedAt, false);
+                } catch (RuntimeException e) {
+                    show.failed(chapter, e);
+                }
             }
         } catch (IOException e) {
             throw new UncheckedIOException(e);
