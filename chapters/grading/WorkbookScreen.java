@@ -150,8 +150,11 @@ final class WorkbookScreen {
                     .append(pad(bar, barWidth(verdicts.values()))).append("  ").append(score).append("  ").append(state)
                     .append(hinted).append('\n');
         }
+        var uncompiled = chapters.stream().map(c -> c.chapter().id()).filter(id -> !verdicts.get(id).compiled()).toList();
         out.append("\n  ").append("%-13s".formatted("total")).append("   ")
-                .append(" ".repeat(barWidth(verdicts.values()))).append("%3d/%-3d".formatted(passed, counted)).append('\n');
+                .append(" ".repeat(barWidth(verdicts.values()))).append("%3d/%-3d".formatted(passed, counted))
+                .append(uncompiled.isEmpty() ? "" : dim("  without " + String.join(", ", uncompiled)
+                        + ", which does not compile")).append('\n');
         if (current == null) {
             out.append('\n').append(green("Every chapter is done.")).append(" The reference solutions are in solutions/ "
                     + "(diff -r exercises solutions).\n");
