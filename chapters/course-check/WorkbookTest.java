@@ -1,0 +1,224 @@
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.time.Duration;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+import javax.xml.parsers.DocumentBuilderFactory;
+
+import org.junit.jupiter.api.DisplayName;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.w3c.dom.Element;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/// The learner's two front doors, `./mvnw test` and `./jbang workbook`, give one verdict: the workbook runs on the
+/// pom's library versions, and on a copy of the course both grade an untouched chapter and a solved one test for
+/// test alike. Also: every task of every chapter has its three levels of hints, and the site shows them.
+@Tag("course")
+@Timeout(value = 10, unit = TimeUnit.MINUTES)
+@DisplayName("The workbook command line")
+class WorkbookTest {
+
+    private static final Path ROOT = Path.of("").toAbsolutePath();
+    private static final Path SCRIPT = ROOT.resolve("chapters/grading/Workbook.java");
+    private static final Pattern DEPS = Pattern.compile("(?m)^//DEPS\\s+(\\S+)$");
+    private static final Duration RUN_BOUND = Duration.ofMinutes(4);
+
+    @Test
+    @DisplayName("./jbang workbook runs on the pom's JUnit, AssertJ, Awaitility and picocli, its JDK and its test JVM flags")
+    void itsDependenciesAreThePoms() throws Exception {
+        String script = Files.readString(SCRIPT);
+        var pom = DocumentBuilderFactory.newInstance().newDocumentBuilder().parse(ROOT.resolve("pom.xml").toFile());
+        Map<String, String> properties = new TreeMap<>();
+        for (var node = child(pom.getDocumentElement(), "properties").getFirstChild(); node != null; node = node.getNextSibling()) {
+            if (node instanceof Element e) {
+                properties.put(e.getTagName(), e.getTextContent().strip());
+            }
+        }
+        // the pom's libraries outside any profile: what ./mvnw test grades with
+        var pomLibraries = new TreeMap<String, String>();
+        var list = child(pom.getDocumentElement(), "dependencies").getElementsByTagName("dependency");
+        for (int i = 0; i < list.getLength(); i++) {
+            var d = (Element) list.item(i);
+            String version = text(d, "version").replaceAll("\\$\\{(.+)}", "$1");
+            pomLibraries.put(text(d, "groupId") + ":" + text(d, "artifactId"),
+                    version.isEmpty() ? "managed by junit-bom " + properties.get("junit.version")
+                            : properties.getOrDefault(version, version));
+        }
+        var cliLibraries = new TreeMap<String, String>();
+        String bom = null;
+        Matcher m = DEPS.matcher(script);
+        while (m.find()) {
+            String[] gav = m.group(1).split(":");
+            if (m.group(1).endsWith("@pom")) {
+                assertThat(gav[0] + ":" + gav[1]).as("the one BOM in Workbook.java's //DEPS").isEqualTo("org.junit:junit-bom");
+                bom = gav[2].replace("@pom", "");
+                continue;
+            }
+            cliLibraries.put(gav[0] + ":" + gav[1], gav.length > 2 ? gav[2] : "managed by junit-bom " + bom);
+        }
+        assertThat(bom).as("the junit-bom version in Workbook.java's //DEPS (pom.xml: junit.version)")
+                .isEqualTo(properties.get("junit.version"));
+        assertThat(cliLibraries)
+                .as("Workbook.java's //DEPS against pom.xml's test dependencies (versions from pom.xml's properties): "
+                        + "change both together")
+                .isEqualTo(pomLibraries);
+        assertThat(script).as("Workbook.java's //JAVA line (pom.xml: java.release)")
+                .contains("//JAVA " + properties.get("java.release") + "+\n");
+        String argLine = pom.getElementsByTagName("argLine").item(0).getTextContent().strip();
+        String options = script.lines().filter(l -> l.startsWith("//JAVA_OPTIONS ")).findFirst().orElse("//JAVA_OPTIONS ");
+        assertThat(List.of(options.substring("//JAVA_OPTIONS ".length()).split("\\s+")))
+                .as("Workbook.java's //JAVA_OPTIONS: they must hold the flags surefire gives the graded tests' JVM (argLine)")
+                .containsAll(List.of(argLine.split("\\s+")));
+    }
+
+    @Test
+    @DisplayName("every task of every chapter has three levels of hints, shown collapsed at the end of the chapter's tasks")
+    void everyTaskHasItsHints() throws IOException {
+        for (var chapter : new Chapters(ROOT).all()) {
+            var text = WorkbookScreen.Text.of(chapter);
+            var hints = WorkbookHints.of(chapter.dir());
+            assertThat(hints.keySet()).as("tasks with hints in chapters/%s/hints.adoc (the tasks of its README)", chapter.id())
+                    .containsExactlyElementsOf(text.tasks().keySet());
+            for (var task : hints.entrySet()) {
+                assertThat(task.getValue()).as("hints of %s, task %d", chapter.id(), task.getKey())
+                        .extracting(WorkbookHints.Hint::level).containsExactly(1, 2, 3);
+                assertThat(task.getValue()).as("the task titles in chapters/%s/hints.adoc (as in its README)", chapter.id())
+                        .allMatch(h -> h.taskTitle().equals(text.tasks().get(task.getKey())));
+                assertThat(task.getValue()).as("hints of %s, task %d: none empty", chapter.id(), task.getKey())
+                        .allMatch(h -> h.text().length() > 40);
+            }
+            // The site check keeps solution lines off chapter pages, but counts the chapter's own files as not the
+            // solution's, so it cannot see hints. Level 3 sketches the answer and shares a few of its lines (a loop
+            // header, a catch); a hint that quoted most of the solution would be the solution on the chapter page.
+            var solution = solutionOnlyLines(chapter.id());
+            var quoted = new java.util.TreeSet<>(solution);
+            quoted.retainAll(Files.readAllLines(chapter.dir().resolve("hints.adoc")).stream().map(String::strip).toList());
+            assertThat(quoted.size())
+                    .as("lines of solutions/%s (of %d found nowhere in its exercise, tests or text) that "
+                            + "chapters/%s/hints.adoc quotes — a hint comes near the answer, it is not the answer: %s",
+                            chapter.id(), solution.size(), chapter.id(), quoted)
+                    .isLessThanOrEqualTo(solution.size() / 4);
+            assertThat(Files.readString(chapter.dir().resolve("README.adoc")))
+                    .as("chapters/%s/README.adoc: its hints, collapsed (include::hints.adoc[] in a [%%collapsible] block)",
+                            chapter.id())
+                    .containsPattern("\\[%collapsible]\\n====\\ninclude::hints\\.adoc\\[]\\n====");
+        }
+    }
+
+    @Test
+    @DisplayName("./mvnw test and ./jbang workbook check agree test for test on a solved chapter and an untouched one")
+    void bothFrontDoorsGiveOneVerdict() throws IOException {
+        var chapters = new Chapters(ROOT).all();
+        var solved = chapters.get(0);
+        var untouched = chapters.get(1);
+        Path tree = ROOT.resolve("target/course-check/workbook");
+        var copy = new LearnerBuild(ROOT, tree);
+        for (String part : List.of("jbang", "jbang-catalog.json")) {
+            Files.copy(ROOT.resolve(part), tree.resolve(part), StandardCopyOption.COPY_ATTRIBUTES);
+        }
+        for (Path f : WorkbookGrader.sources(ROOT.resolve("solutions").resolve(solved.id()))) {
+            copy.write(solved.id(), f);
+        }
+
+        var maven = copy.grade("maven", RUN_BOUND, "-Dgroups=" + solved.tag() + "," + untouched.tag());
+        assertThat(maven.status()).as("grade.json's status of ./mvnw test -Dgroups=%s,%s (%s)", solved.tag(),
+                untouched.tag(), maven.buildLine()).isEqualTo("fail");
+        Map<String, String> byMaven = tests(tree.resolve("target/grade.json"));
+
+        for (var chapter : List.of(solved, untouched)) {
+            Path log = tree.resolve("workbook-" + chapter.tag() + ".log");
+            int exit = run(tree, log, tree.resolve("jbang").toString(), "workbook", "check", chapter.tag());
+            String output = Files.readString(log);
+            assertThat(exit).as("exit status of ./jbang workbook check %s (%s); its output:%n%s", chapter.tag(),
+                    chapter == solved ? "solved: 0" : "untouched: 1", output).isEqualTo(chapter == solved ? 0 : 1);
+            assertThat(output).as("./jbang workbook check %s, piped: no colour codes", chapter.tag()).doesNotContain("\u001b[");
+            Map<String, String> byWorkbook = tests(tree.resolve("target/workbook").resolve(chapter.id()).resolve("grade.json"));
+            var ofChapter = new LinkedHashMap<String, String>();
+            byMaven.forEach((name, verdict) -> {
+                if (name.startsWith(chapter.id() + " › ")) {
+                    ofChapter.put(name, verdict);
+                }
+            });
+            assertThat(byWorkbook).as("%s graded by ./jbang workbook check (left) and by ./mvnw test (right): "
+                    + "test → status and message", chapter.id()).isNotEmpty().isEqualTo(ofChapter);
+        }
+    }
+
+    /// Code lines of a chapter's solution (long enough to be more than a brace) that its exercise, lesson, tests and
+    /// text — all but the hints — do not have.
+    private static java.util.Set<String> solutionOnlyLines(String id) throws IOException {
+        var elsewhere = new java.util.HashSet<String>();
+        for (Path dir : List.of(ROOT.resolve("exercises").resolve(id), ROOT.resolve("chapters").resolve(id))) {
+            try (var files = Files.walk(dir)) {
+                for (Path f : files.filter(Files::isRegularFile).filter(f -> !f.endsWith("hints.adoc")).toList()) {
+                    Files.readAllLines(f).stream().map(String::strip).forEach(elsewhere::add);
+                }
+            }
+        }
+        var only = new java.util.TreeSet<String>();
+        for (Path f : WorkbookGrader.sources(ROOT.resolve("solutions").resolve(id))) {
+            Files.readAllLines(f).stream().map(String::strip)
+                    .filter(l -> l.length() >= 20 && !l.startsWith("//") && !l.startsWith("*") && !l.startsWith("import "))
+                    .filter(l -> !elsewhere.contains(l))
+                    .forEach(only::add);
+        }
+        return only;
+    }
+
+    /// grade.json's tests: name → "status: message".
+    private static Map<String, String> tests(Path grade) throws IOException {
+        assertThat(grade).as("a grade.json").isRegularFile();
+        var tests = new TreeMap<String, String>();
+        for (Object o : WorkbookGrader.Json.list(WorkbookGrader.Json.object(Files.readString(grade)).get("tests"))) {
+            Map<String, Object> t = WorkbookGrader.Json.object(o);
+            tests.put((String) t.get("name"), t.get("status") + ": " + t.get("message"));
+        }
+        return tests;
+    }
+
+    private static Element child(Element parent, String tag) {
+        for (var node = parent.getFirstChild(); node != null; node = node.getNextSibling()) {
+            if (node instanceof Element e && e.getTagName().equals(tag)) {
+                return e;
+            }
+        }
+        throw new AssertionError("pom.xml has no <" + tag + "> in <" + parent.getTagName() + ">");
+    }
+
+    private static String text(Element parent, String tag) {
+        var nodes = parent.getElementsByTagName(tag);
+        return nodes.getLength() == 0 ? "" : nodes.item(0).getTextContent().strip();
+    }
+
+    private static int run(Path dir, Path log, String... command) {
+        try {
+            Process p = new ProcessBuilder(command).directory(dir.toFile()).redirectErrorStream(true)
+                    .redirectOutput(log.toFile()).redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")))
+                    .start();
+            if (!p.waitFor(RUN_BOUND.toMillis(), TimeUnit.MILLISECONDS)) {
+                p.descendants().forEach(ProcessHandle::destroyForcibly);
+                p.destroyForcibly();
+                throw new AssertionError("`%s` ran longer than %s; its output is in %s"
+                        .formatted(String.join(" ", command), RUN_BOUND, ROOT.relativize(log)));
+            }
+            return p.exitValue();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new AssertionError("interrupted running " + String.join(" ", command), e);
+        }
+    }
+}
