@@ -267,7 +267,8 @@ public final class Scorecard implements TestExecutionListener {
         return lines;
     }
 
-    private static String quote(String s) {
+    /// `s` as a JSON string, quotes included.
+    static String quote(String s) {
         var out = new StringBuilder("\"");
         for (char c : s.toCharArray()) {
             switch (c) {

@@ -732,18 +732,7 @@ final class WorkbookGrader {
         }
 
         static String quote(String s) {
-            var out = new StringBuilder("\"");
-            for (char c : s.toCharArray()) {
-                switch (c) {
-                    case '"' -> out.append("\\\"");
-                    case '\\' -> out.append("\\\\");
-                    case '\n' -> out.append("\\n");
-                    case '\r' -> out.append("\\r");
-                    case '\t' -> out.append("\\t");
-                    default -> out.append(c < 0x20 ? "\\u%04x".formatted((int) c) : String.valueOf(c));
-                }
-            }
-            return out.append('"').toString();
+            return Scorecard.quote(s); // the same escaping grade.json is written with
         }
 
         private Object value() {
