@@ -1,4 +1,5 @@
 import java.io.IOException;
+import java.io.InterruptedIOException;
 import java.io.UncheckedIOException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
@@ -13,9 +14,11 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.Callable;
 import java.util.function.Consumer;
 import java.util.function.Function;
@@ -141,6 +144,10 @@ class DialerTest {
         assertThatIllegalArgumentException().as("attempt(to, timeout -5 ms)")
                 .isThrownBy(() -> Dialer.attempt(to, ofMillis(-5)))
                 .satisfies(e -> assertThat(e.getMessage()).containsIgnoringCase("timeout").containsAnyOf("PT-0.005S", "-5"));
+        assertThatIllegalArgumentException().as("attempt(to, timeout null): a missing timeout is a mistake, not a "
+                        + "wish to wait for ever")
+                .isThrownBy(() -> Dialer.attempt(to, null))
+                .satisfies(e -> assertThat(e.getMessage()).containsIgnoringCase("timeout").contains("null"));
         assertThatIllegalArgumentException().as("attempt(null, 1 s)")
                 .isThrownBy(() -> Dialer.attempt(null, ofSeconds(1)))
                 .withMessageContaining("null");
@@ -372,6 +379,51 @@ class DialerTest {
 
     @Test
     @Tag("task:2")
+    @DisplayName("dial() interrupted while it pauses between rounds stops at once with InterruptedIOException, leaving the thread's interrupt status set")
+    void anInterruptedDialStopsAndKeepsTheInterruptStatus() throws Exception {
+        int port = Lab.freePort();
+        var refused = new CountDownLatch(1);
+        var outcome = new CompletableFuture<Throwable>();
+        var stillInterrupted = new AtomicBoolean();
+        Thread dialer = Thread.ofPlatform().name("dialer").start(() -> {
+            try {
+                lab.track(Dialer.dial(List.of(LOOPBACK), port, new Dialer.Patience(ofMillis(500), ofSeconds(3),
+                        ofSeconds(10)), attempt -> refused.countDown()));
+                outcome.complete(null);
+            } catch (Throwable e) {
+                stillInterrupted.set(Thread.currentThread().isInterrupted());
+                outcome.complete(e);
+            }
+        });
+        lab.track(dialer::interrupt);
+        // The first attempt is refused at once; then dial() pauses 3 s, well inside its 10 s deadline.
+        boolean heard = refused.await(2, TimeUnit.SECONDS);
+        Throwable early = outcome.getNow(null);
+        if (early instanceof UnsupportedOperationException notWritten) {
+            throw notWritten;
+        }
+        assertThat(heard).as("an attempt reported to onAttempt within 2 s of dialing 127.0.0.1:%d, "
+                + "where nothing listens (refused at once)", port).isTrue();
+
+        dialer.interrupt(); // whoever interrupts a dialing thread wants the dial abandoned
+
+        Throwable thrown;
+        try {
+            thrown = outcome.get(1_500, TimeUnit.MILLISECONDS);
+        } catch (TimeoutException stillDialing) {
+            throw new AssertionError("dial() was still running 1.5 s after its thread was interrupted during the 3 s "
+                    + "pause between rounds (it is " + Lab.blockedIn(dialer.getStackTrace()) + "): an interrupt "
+                    + "means stop, so the pause must end it, not be retried or ignored.");
+        }
+        assertThat(thrown).as("what dial() threw when interrupted in its pause: InterruptedIOException, the I/O "
+                + "exception that says the wait was cut short").isInstanceOf(InterruptedIOException.class);
+        assertThat(stillInterrupted).as("the dialing thread's interrupt status after dial() threw "
+                + "InterruptedIOException: catching InterruptedException clears it, so set it again "
+                + "(Thread.currentThread().interrupt()) for the code above dial() to see").isTrue();
+    }
+
+    @Test
+    @Tag("task:2")
     @DisplayName("dial() rejects a port out of range, no addresses, and a timeout, backoff or deadline that is not positive")
     void dialRejectsBadArguments() throws IOException {
         var one = List.of(LOOPBACK);
@@ -384,6 +436,19 @@ class DialerTest {
                     .isThrownBy(() -> Dialer.dial(one, port, patience, ignore))
                     .withMessageContaining(String.valueOf(port));
         }
+        for (int edge : new int[] {1, 65_535}) {
+            // Nothing listens there on loopback: the dial is refused and gives up, but the port itself is valid.
+            Throwable thrown = catchThrowable(() -> lab.track(Dialer.dial(one, edge,
+                    new Dialer.Patience(ofMillis(100), ofMillis(50), ofMillis(100)), ignore)));
+            assertThat(thrown).as("dial(port %d): the first and last TCP ports, 1 and 65535, are valid destinations, "
+                    + "so the range check must let them through (a refusal may follow)", edge)
+                    .isNotInstanceOf(IllegalArgumentException.class);
+        }
+        assertThatIllegalArgumentException().as("dial(connectTimeout 0, deadline 0.5 ms): a timeout that is not positive "
+                        + "is rejected before any attempt, even when the deadline leaves no time for one")
+                .isThrownBy(() -> Dialer.dial(one, free, new Dialer.Patience(Duration.ZERO, ofMillis(10),
+                        Duration.ofNanos(500_000)), ignore))
+                .satisfies(e -> assertThat(e.getMessage()).containsIgnoringCase("timeout"));
         assertThatIllegalArgumentException().as("dial(no addresses at all)")
                 .isThrownBy(() -> Dialer.dial(List.of(), free, patience, ignore))
                 .withMessageContaining("address");

@@ -22,6 +22,7 @@ import static java.time.Duration.ofMillis;
 import static java.time.Duration.ofSeconds;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatIllegalArgumentException;
+import static org.assertj.core.api.Assertions.catchThrowable;
 import static org.assertj.core.api.Assertions.assertThatExceptionOfType;
 import static org.assertj.core.api.Assertions.fail;
 
@@ -223,6 +224,13 @@ class ReverseClientTest {
         assertThatIllegalArgumentException().as("connect(127.0.0.1, -1, 2 s)")
                 .isThrownBy(() -> ReverseClient.connect(Lab.LOOPBACK, -1, BOUND))
                 .withMessageContaining("-1");
+        for (int edge : new int[] {1, 65_535}) {
+            // Nothing listens there on loopback: the connect is refused, but the port itself is valid.
+            Throwable thrown = catchThrowable(() -> ReverseClient.connect(Lab.LOOPBACK, edge, BOUND).close());
+            assertThat(thrown).as("connect(127.0.0.1, %d, 2 s): the first and last TCP ports, 1 and 65535, are valid "
+                    + "destinations, so the range check must let them through (a refusal may follow)", edge)
+                    .isNotInstanceOf(IllegalArgumentException.class);
+        }
         assertThatIllegalArgumentException().as("connect(127.0.0.1, port, -3 s)")
                 .isThrownBy(() -> ReverseClient.connect(Lab.LOOPBACK, port, ofSeconds(-3)))
                 .withMessageContaining(ofSeconds(-3).toString());

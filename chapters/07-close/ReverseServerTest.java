@@ -17,6 +17,7 @@ import static java.time.Duration.ofMillis;
 import static java.time.Duration.ofSeconds;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatIllegalArgumentException;
+import static org.assertj.core.api.Assertions.catchThrowable;
 import static org.awaitility.Awaitility.await;
 
 import org.awaitility.core.ConditionTimeoutException;
@@ -253,6 +254,20 @@ class ReverseServerTest {
                 .isNotNull();
         assertThat(reply).as("what the client read after its too-long request: no reply at all, not a reply to "
                 + "part of the request").isEmpty();
+
+        // One byte over, then FIN: the server has read everything, so only SO_LINGER 0 makes its close an RST.
+        try (var oneOver = connect(server.port())) {
+            oneOver.getOutputStream().write(Bytes.pattern(1_001));
+            oneOver.shutdownOutput();
+            Throwable read = catchThrowable(() -> oneOver.getInputStream().readAllBytes());
+            assertThat(read)
+                    .withFailMessage("a request of 1001 bytes, one over maxRequest 1000, followed by FIN: the client "
+                            + "read %s instead of a reset. A plain close() sends FIN, and an empty reply read to -1 "
+                            + "looks like the answer to an empty request; refuse with an RST (SO_LINGER 0, then close).",
+                            read == null ? "an orderly end (-1)" : read.toString())
+                    .isInstanceOf(SocketException.class)
+                    .isNotInstanceOf(SocketTimeoutException.class);
+        }
     }
 
     @Test
@@ -284,6 +299,12 @@ class ReverseServerTest {
                     + "close the socket from another thread, with SO_LINGER 0 to drop what the kernel still holds.")
                     .formatted(inode, ProcNetTcp.show(ProcNetTcp.onPort(server.port()))), stillHeld);
         }
+        // A plain close() would leave the unsent reply in an orphaned FIN_WAIT1 socket for as long as the client's
+        // window stays shut; SO_LINGER 0 drops it with an RST, and the connection's row goes at once.
+        ProcNetTcp.awaitOnPort(server.port(), "the server's end of the cut-off connection to leave the TCP table: an "
+                        + "RST (SO_LINGER 0, then close) drops the unsent reply, while a plain close() leaves it queued "
+                        + "in FIN_WAIT1 behind a client that never reads",
+                rows -> rows.stream().noneMatch(e -> e.is(serverEnd, clientEnd)), ofSeconds(1));
     }
 
     @Test
@@ -307,6 +328,15 @@ class ReverseServerTest {
         assertThatIllegalArgumentException().as("start(127.0.0.1, 0, 2 s, maxRequest -1)")
                 .isThrownBy(() -> ReverseServer.start(Lab.LOOPBACK, 0, BOUND, -1))
                 .withMessageContaining("-1");
+        assertThatIllegalArgumentException().as("start(127.0.0.1, 0, 2 s, maxRequest 1 GiB + 1): more than one "
+                        + "connection should ever hold")
+                .isThrownBy(() -> ReverseServer.start(Lab.LOOPBACK, 0, BOUND, (1 << 30) + 1))
+                .withMessageContaining(String.valueOf((1 << 30) + 1));
+        for (int edge : new int[] {0, 1 << 30}) {
+            Throwable thrown = catchThrowable(() -> lab.track(ReverseServer.start(Lab.LOOPBACK, 0, BOUND, edge)));
+            assertThat(thrown).as("start(127.0.0.1, 0, 2 s, maxRequest %d): 0 and 1 GiB are the ends of the allowed "
+                    + "range, so the check must let them through", edge).isNull();
+        }
     }
 
     /// Reads to the end of the stream (a reset counts as an end too) and returns the ms since `start`.

@@ -75,7 +75,8 @@ public final class Dialer {
     //  inside a connect(): each connect() waits at most what is left of it. When the deadline leaves no room for
     //  another attempt, or when the next pause would end past it, throw GaveUp with every attempt made at once,
     //  without sleeping. If onAttempt throws, that exception leaves dial() as it is, and a socket the failed
-    //  report was about is closed first (nobody else can close it).
+    //  report was about is closed first (nobody else can close it). If the thread is interrupted, stop with
+    //  InterruptedIOException and leave its interrupt status set.
     //  Bad arguments (no addresses, a null among them, a port outside 1..65535, a missing patience, a
     //  connectTimeout, firstBackoff or deadline that is not positive, a null onAttempt — pass `a -> { }` to ignore
     //  attempts) are an IllegalArgumentException whose message names the value.
