@@ -407,7 +407,16 @@ class SiteIT {
     /// has the focus now (with its outline). An element is named by its place and its text, e.g. `nav.sitebar a[Setup]`.
     private static final String KEYBOARD_JS = """
             const FOCUSABLE = 'a[href], [tabindex], button, input, select, textarea, summary';
-            const visible = el => el.getClientRects().length > 0 && getComputedStyle(el).visibility !== 'hidden';
+            // inside a closed <details> only its own summary can take the focus (Chromium still lays the rest out)
+            const folded = el => {
+              for (let d = el.parentElement && el.parentElement.closest('details'); d;
+                   d = d.parentElement && d.parentElement.closest('details')) {
+                if (!d.open && !(el.tagName === 'SUMMARY' && el.parentElement === d)) return true;
+              }
+              return false;
+            };
+            const visible = el => el.getClientRects().length > 0 && getComputedStyle(el).visibility !== 'hidden'
+                && !folded(el);
             const name = el => {
               if (!el || el === document.body) return 'body';
               const where = el.closest('nav.sitebar') ? 'nav.sitebar ' : el.closest('#toc') ? 'nav#toc '

@@ -89,12 +89,12 @@ class WorkbookTest {
         for (var chapter : new Chapters(ROOT).all()) {
             var text = WorkbookScreen.Text.of(chapter);
             var hints = WorkbookHints.of(chapter.dir());
-            assertThat(hints.keySet()).as("tasks with hints in chapters/%s/hints.adoc (the tasks of its README)", chapter.id())
+            assertThat(hints.keySet()).as("tasks with hints in chapters/%s/_hints.adoc (the tasks of its README)", chapter.id())
                     .containsExactlyElementsOf(text.tasks().keySet());
             for (var task : hints.entrySet()) {
                 assertThat(task.getValue()).as("hints of %s, task %d", chapter.id(), task.getKey())
                         .extracting(WorkbookHints.Hint::level).containsExactly(1, 2, 3);
-                assertThat(task.getValue()).as("the task titles in chapters/%s/hints.adoc (as in its README)", chapter.id())
+                assertThat(task.getValue()).as("the task titles in chapters/%s/_hints.adoc (as in its README)", chapter.id())
                         .allMatch(h -> h.taskTitle().equals(text.tasks().get(task.getKey())));
                 assertThat(task.getValue()).as("hints of %s, task %d: none empty", chapter.id(), task.getKey())
                         .allMatch(h -> h.text().length() > 40);
@@ -104,14 +104,14 @@ class WorkbookTest {
             // header, a catch); a hint that quoted most of the solution would be the solution on the chapter page.
             var solution = solutionOnlyLines(chapter.id());
             var quoted = new java.util.TreeSet<>(solution);
-            quoted.retainAll(Files.readAllLines(chapter.dir().resolve("hints.adoc")).stream().map(String::strip).toList());
+            quoted.retainAll(Files.readAllLines(chapter.dir().resolve("_hints.adoc")).stream().map(String::strip).toList());
             assertThat(quoted.size())
                     .as("lines of solutions/%s (of %d found nowhere in its exercise, tests or text) that "
-                            + "chapters/%s/hints.adoc quotes — a hint comes near the answer, it is not the answer: %s",
+                            + "chapters/%s/_hints.adoc quotes — a hint comes near the answer, it is not the answer: %s",
                             chapter.id(), solution.size(), chapter.id(), quoted)
                     .isLessThanOrEqualTo(solution.size() / 4);
             assertThat(Files.readString(chapter.dir().resolve("README.adoc")))
-                    .as("chapters/%s/README.adoc: its hints, collapsed (include::hints.adoc[] in a [%%collapsible] block)",
+                    .as("chapters/%s/README.adoc: its hints, collapsed (include::_hints.adoc[] in a [%%collapsible] block)",
                             chapter.id())
                     .containsPattern("\\[%collapsible]\\n====\\ninclude::hints\\.adoc\\[]\\n====");
         }
@@ -162,7 +162,7 @@ class WorkbookTest {
         var elsewhere = new java.util.HashSet<String>();
         for (Path dir : List.of(ROOT.resolve("exercises").resolve(id), ROOT.resolve("chapters").resolve(id))) {
             try (var files = Files.walk(dir)) {
-                for (Path f : files.filter(Files::isRegularFile).filter(f -> !f.endsWith("hints.adoc")).toList()) {
+                for (Path f : files.filter(Files::isRegularFile).filter(f -> !f.endsWith("_hints.adoc")).toList()) {
                     Files.readAllLines(f).stream().map(String::strip).forEach(elsewhere::add);
                 }
             }

@@ -262,7 +262,7 @@ public final class Workbook implements Callable<Integer> {
             var hints = WorkbookHints.of(text.chapter().dir());
             if (hints.isEmpty()) {
                 workbook.err.println("workbook: " + text.chapter().id() + " has no hints yet (chapters/"
-                        + text.chapter().id() + "/hints.adoc)");
+                        + text.chapter().id() + "/_hints.adoc)");
                 return CANNOT;
             }
             int number = task != null ? task : workbook.latest(text.chapter()).next()

@@ -12,7 +12,7 @@ import java.util.TreeMap;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
-/// A chapter's hints, `chapters/NN-name/hints.adoc`: per task three levels — a nudge; the concept and the call to
+/// A chapter's hints, `chapters/NN-name/_hints.adoc`: per task three levels — a nudge; the concept and the call to
 /// use; nearly the answer — and which levels a learner has seen (`target/workbook/hints-seen.properties`).
 ///
 /// The file is AsciiDoc, so the course site shows the same hints (collapsed, at the end of the chapter's tasks):
@@ -43,7 +43,7 @@ final class WorkbookHints {
 
     /// The hints of a chapter, task by task, each task's levels in order (empty if it has no hints file).
     static Map<Integer, List<Hint>> of(Path chapterDir) {
-        Path file = chapterDir.resolve("hints.adoc");
+        Path file = chapterDir.resolve("_hints.adoc");
         var hints = new TreeMap<Integer, List<Hint>>();
         if (!Files.isRegularFile(file)) {
             return hints;
