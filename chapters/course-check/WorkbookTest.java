@@ -113,7 +113,7 @@ class WorkbookTest {
             assertThat(Files.readString(chapter.dir().resolve("README.adoc")))
                     .as("chapters/%s/README.adoc: its hints, collapsed (include::_hints.adoc[] in a [%%collapsible] block)",
                             chapter.id())
-                    .containsPattern("\\[%collapsible]\\n====\\ninclude::hints\\.adoc\\[]\\n====");
+                    .containsPattern("\\[%collapsible]\\n====\\ninclude::_hints\\.adoc\\[]\\n====");
         }
     }
 
