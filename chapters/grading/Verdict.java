@@ -39,6 +39,9 @@ public final class Verdict {
         console.print(Files.isRegularFile(card) ? Files.readString(card) : "No scorecard: no graded test ran.\n");
         if (args.length > 1 && args[1].equals("all-tests")) {
             List<String> failed = failures(target.resolve("surefire-reports"));
+            int[] counts = counts(target.resolve("surefire-reports"));
+            console.println("%ntests: %d passed, %d failed, %d skipped".formatted(
+                    counts[0] - counts[1] - counts[2], counts[1], counts[2]));
             if (!failed.isEmpty()) {
                 console.println("\n%d tests failed (each one is a defect of the course):".formatted(failed.size()));
                 failed.forEach(f -> console.println("  ✘ " + f));
@@ -59,6 +62,24 @@ public final class Verdict {
             console.flush();
             System.exit(verdict.equals("fail") ? 1 : 2);
         }
+    }
+
+    /// How many tests the surefire reports hold: run, failed (or erred), skipped.
+    private static int[] counts(Path reports) throws Exception {
+        int[] counts = new int[3];
+        if (!Files.isDirectory(reports)) {
+            return counts;
+        }
+        var parser = DocumentBuilderFactory.newInstance().newDocumentBuilder();
+        try (Stream<Path> files = Files.list(reports)) {
+            for (Path xml : files.filter(f -> f.getFileName().toString().matches("TEST-.*\\.xml")).toList()) {
+                Element suite = parser.parse(xml.toFile()).getDocumentElement();
+                counts[0] += Integer.parseInt(suite.getAttribute("tests"));
+                counts[1] += Integer.parseInt(suite.getAttribute("failures")) + Integer.parseInt(suite.getAttribute("errors"));
+                counts[2] += Integer.parseInt(suite.getAttribute("skipped"));
+            }
+        }
+        return counts;
     }
 
     /// Every failed or errored test case in the surefire reports: `Class#method: message`.
