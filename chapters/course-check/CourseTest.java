@@ -85,6 +85,8 @@ class CourseTest {
     private static final Map<String, Duration> TIMINGS = new java.util.concurrent.ConcurrentSkipListMap<>();
     private static ExecutorService runner;
     private static ExecutorService lessonRunner;
+    private static ExecutorService knownBadLanes;
+    private static final int KNOWN_BAD_LANES = 4;
     private static CompletableFuture<List<Row>> exercisesRun;
     private static final Map<KnownBad, CompletableFuture<List<Row>>> knownBadRuns = new java.util.LinkedHashMap<>();
     private static final Map<Path, CompletableFuture<Ran[]>> lessonRuns = new TreeMap<>();
@@ -100,15 +102,22 @@ class CourseTest {
         learnerRuns = CompletableFuture.supplyAsync(CourseTest::gradeAsALearner, runner);
         withoutProcRun = canHideProc() ? CompletableFuture.supplyAsync(CourseTest::gradeSolutionsWithoutProc, runner)
                 : CompletableFuture.failedFuture(new IllegalStateException("cannot make a mount namespace here"));
-        // One JVM per chapter grades its known-bads one after the other (GradeRun --batch), each in a class loader
-        // of its own; a known-bad that leaves something behind gets the next one a fresh JVM.
-        var byChapter = KnownBad.all(ROOT.resolve("solutions")).stream().filter(k -> focus(k.chapter()))
-                .collect(java.util.stream.Collectors.groupingBy(KnownBad::chapter, TreeMap::new,
-                        java.util.stream.Collectors.toList()));
-        byChapter.forEach((chapter, bugs) -> {
-            var graded = CompletableFuture.supplyAsync(() -> gradeKnownBads(chapter, bugs), runner);
-            bugs.forEach(bug -> knownBadRuns.put(bug, graded.thenApply(rows -> rows.get(bug))));
-        });
+        // The known-bads are graded in a few lanes at once, each a JVM that grades its share one after the other
+        // (GradeRun --batch), each in a class loader of its own; a known-bad that leaves something behind gets the
+        // next one a fresh JVM. Their tests mostly wait (on a bound, a timeout, a peer), so lanes beyond the cores
+        // still shorten the check.
+        var bugs = KnownBad.all(ROOT.resolve("solutions")).stream().filter(k -> focus(k.chapter())).toList();
+        knownBadLanes = Executors.newFixedThreadPool(KNOWN_BAD_LANES);
+        for (int lane = 0; lane < KNOWN_BAD_LANES; lane++) {
+            // dealt like cards, so that each lane holds some of every chapter's slow ones
+            var share = new ArrayList<KnownBad>();
+            for (int i = lane; i < bugs.size(); i += KNOWN_BAD_LANES) {
+                share.add(bugs.get(i));
+            }
+            int number = lane + 1;
+            var graded = CompletableFuture.supplyAsync(() -> gradeKnownBads(number, share), knownBadLanes);
+            share.forEach(bug -> knownBadRuns.put(bug, graded.thenApply(rows -> rows.get(bug))));
+        }
         // Lessons are timed against their budget, so they run one at a time once the grading runs are done.
         CompletableFuture<?> previous = CompletableFuture.allOf(Stream.concat(Stream.of(exercisesRun, learnerRuns,
                         withoutProcRun.exceptionally(cannot -> List.of())),
@@ -127,6 +136,7 @@ class CourseTest {
     static void stopRunner() throws IOException {
         runner.shutdownNow();
         lessonRunner.shutdownNow();
+        knownBadLanes.shutdownNow();
         // what each child run cost, for whoever keeps the course fast
         Files.write(WORK.resolve("timings.txt"), TIMINGS.entrySet().stream()
                 .map(e -> "%7d ms  %s".formatted(e.getValue().toMillis(), e.getKey())).toList());
@@ -383,21 +393,20 @@ class CourseTest {
         return grade(classes, WORK.resolve("exercises"), List.of());
     }
 
-    private static Map<KnownBad, List<Row>> gradeKnownBads(String chapter, List<KnownBad> bugs) {
-        Path work = WORK.resolve("known-bad").resolve(chapter);
+    private static Map<KnownBad, List<Row>> gradeKnownBads(int lane, List<KnownBad> bugs) {
+        Path work = WORK.resolve("known-bad");
         var batch = new ArrayList<String>();
         var batched = new ArrayList<KnownBad>();
         try {
-            if (Files.isDirectory(work)) {
-                try (Stream<Path> old = Files.list(work)) {
-                    for (Path log : old.filter(f -> f.getFileName().toString().matches("run-\\d+\\.log")).toList()) {
-                        Files.delete(log);
-                    }
+            Files.createDirectories(work.resolve("lane-" + lane));
+            try (Stream<Path> old = Files.list(work.resolve("lane-" + lane))) {
+                for (Path log : old.toList()) {
+                    Files.delete(log);
                 }
             }
             for (KnownBad bug : bugs) {
-                Path dir = work.resolve(bug.name());
-                List<Path> sources = bug.applyTo(ROOT.resolve("solutions").resolve(chapter), dir.resolve("src"));
+                Path dir = knownBadDir(bug);
+                List<Path> sources = bug.applyTo(ROOT.resolve("solutions").resolve(bug.chapter()), dir.resolve("src"));
                 Path classes = compile(sources, dir.resolve("classes"), ROOT.resolve("target/classes"));
                 Files.deleteIfExists(dir.resolve("results.tsv"));
                 if (bug.caughtBy().isEmpty()) {
@@ -408,7 +417,7 @@ class CourseTest {
                 batch.add(String.join("\t", bug.name(), dir.resolve("results.tsv").toString(), classes.toString(),
                         String.join(",", bug.caughtBy())));
             }
-            Path batchFile = Files.write(work.resolve("batch.tsv"), batch);
+            Path batchFile = Files.write(work.resolve("lane-" + lane).resolve("batch.tsv"), batch);
             long t0 = System.nanoTime();
             for (int first = 0, jvm = 1; first < batched.size(); jvm++) {
                 // Many mistakes are caught by a hang: 3 s is still well above what any graded test takes on the
@@ -418,28 +427,33 @@ class CourseTest {
                         "-Djunit.jupiter.execution.timeout.testable.method.default=3 s",
                         "-cp", System.getProperty("java.class.path"),
                         "GradeRun", "--batch", batchFile.toString(), String.valueOf(first)));
-                Ran ran = run(command, work.resolve("run-" + jvm + ".log"), RUN_BOUND);
+                Ran ran = run(command, work.resolve("lane-" + lane).resolve("run-" + jvm + ".log"), RUN_BOUND);
                 int next = first;
                 while (next < batched.size()
-                        && Files.exists(work.resolve(batched.get(next).name()).resolve("results.tsv"))) {
+                        && Files.exists(knownBadDir(batched.get(next)).resolve("results.tsv"))) {
                     next++;
                 }
                 if (ran.exit() != 0 && !(ran.exit() == GradeRun.DIRTY && next > first)) {
-                    throw new AssertionError("grading the known-bads of " + chapter + " crashed:\n" + ran.tail());
+                    throw new AssertionError("grading the known-bads of lane " + lane + " crashed:\n" + ran.tail());
                 }
                 first = next;
             }
-            TIMINGS.put(ROOT.relativize(work).toString() + " (" + bugs.size() + " known-bads)",
+            TIMINGS.put(ROOT.relativize(work).toString() + "/lane-" + lane + " (" + bugs.size() + " known-bads)",
                     Duration.ofNanos(System.nanoTime() - t0));
             var rows = new java.util.LinkedHashMap<KnownBad, List<Row>>();
             for (KnownBad bug : bugs) {
-                rows.put(bug, Files.readAllLines(work.resolve(bug.name()).resolve("results.tsv")).stream()
+                rows.put(bug, Files.readAllLines(knownBadDir(bug).resolve("results.tsv")).stream()
                         .map(Row::parse).toList());
             }
             return rows;
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
+    }
+
+    /// Where a known-bad's patched sources, classes and results go: target/course-check/known-bad/NN-name/<bug>/.
+    private static Path knownBadDir(KnownBad bug) {
+        return WORK.resolve("known-bad").resolve(bug.chapter()).resolve(bug.name());
     }
 
     private static Path compile(List<Path> sources, Path out, Path classpath) {

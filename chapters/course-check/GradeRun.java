@@ -51,6 +51,7 @@ public final class GradeRun {
             String[] warm = batch.get(first).split("\t");
             Path scratch = Files.createTempFile("warm-up", ".tsv");
             gradeInALoaderOfItsOwn(scratch, Path.of("target/classes").toAbsolutePath(), List.of(warm[3].split(",")));
+            settle(Integer.MAX_VALUE, Integer.MAX_VALUE); // nothing to compare with yet: only let it go quiet
             Files.delete(scratch);
             for (int i = first; i < batch.size(); i++) {
                 String[] f = batch.get(i).split("\t");
@@ -92,6 +93,12 @@ public final class GradeRun {
         } finally {
             Thread.currentThread().setContextClassLoader(previous);
         }
+        return settle(sockets, threads);
+    }
+
+    /// Waits a bounded while for the JVM to hold no more than `sockets` sockets and `threads` threads, and to spend
+    /// no CPU; returns whether it does.
+    private static boolean settle(int sockets, int threads) throws Exception {
         long deadline = System.nanoTime() + 2_000_000_000L;
         while (System.nanoTime() < deadline) {
             if (sockets() <= sockets && THREADS.getThreadCount() <= threads) {
@@ -117,7 +124,13 @@ public final class GradeRun {
             builder.configurationParameter("junit.platform.execution.listeners.deactivate", "*");
         }
         var lines = new ArrayList<String>();
+        var started = new java.util.HashMap<TestIdentifier, Long>();
         LauncherFactory.create().execute(builder.build(), new TestExecutionListener() {
+            @Override
+            public void executionStarted(TestIdentifier id) {
+                started.put(id, System.nanoTime());
+            }
+
             @Override
             public void executionSkipped(TestIdentifier id, String reason) {
                 record(id, "SKIPPED", null, reason);
@@ -131,6 +144,9 @@ public final class GradeRun {
 
             private void record(TestIdentifier id, String status, Throwable t, String message) {
                 if (id.isTest() && id.getSource().orElse(null) instanceof MethodSource m) {
+                    // what each test cost, in the run's log, for whoever keeps the course check fast
+                    System.out.printf("%6d ms  %s %s#%s%n", (System.nanoTime() - started.getOrDefault(id, System.nanoTime())) / 1_000_000,
+                            status, m.getClassName(), m.getMethodName());
                     lines.add(String.join("\t", status, m.getClassName() + "#" + m.getMethodName(),
                             String.join(",", id.getTags().stream().map(TestTag::getName).sorted().toList()),
                             String.valueOf(t != null && Stub.in(t).isPresent()), message.replaceAll("\\s+", " ")));
