@@ -64,23 +64,6 @@ class CourseTest {
         }
     }
 
-    /// A finished child process: its exit status, how long it took, and where its output went.
-    record Ran(int exit, Duration took, Path log) {
-        String tail() {
-            try {
-                List<String> lines = Files.readAllLines(log);
-                int from = Math.max(0, lines.size() - 40);
-                // the cause of a failure comes first and its stack trace after: keep the cause even if it is earlier
-                String cause = lines.subList(0, from).stream()
-                        .filter(l -> l.matches("^(Exception in thread|Caused by:|\\S+(Exception|Error)\\b).*"))
-                        .findFirst().map(l -> l + "\n…\n").orElse("");
-                return cause + String.join("\n", lines.subList(from, lines.size()));
-            } catch (IOException e) {
-                return "(no output: " + e + ")";
-            }
-        }
-    }
-
     // Child runs wait mostly on sockets and timeouts, so two at a time keeps both cores busy without starving tests.
     private static final Map<String, Duration> TIMINGS = new java.util.concurrent.ConcurrentSkipListMap<>();
     private static ExecutorService runner;
@@ -89,7 +72,7 @@ class CourseTest {
     private static final int KNOWN_BAD_LANES = 4;
     private static CompletableFuture<List<Row>> exercisesRun;
     private static final Map<KnownBad, CompletableFuture<List<Row>>> knownBadRuns = new java.util.LinkedHashMap<>();
-    private static final Map<Path, CompletableFuture<Ran[]>> lessonRuns = new TreeMap<>();
+    private static final Map<Path, CompletableFuture<Child[]>> lessonRuns = new TreeMap<>();
     private static CompletableFuture<Map<String, LearnerBuild.Verdict>> learnerRuns;
     private static CompletableFuture<List<Row>> withoutProcRun;
 
@@ -124,9 +107,9 @@ class CourseTest {
                 knownBadRuns.values().stream()).toArray(CompletableFuture[]::new)).exceptionally(failed -> null);
         // Building a lesson is not timed: the builds share the grading runs' threads, queued behind them.
         for (Path lesson : lessons()) {
-            CompletableFuture<Ran> build = CompletableFuture.supplyAsync(() -> buildLesson(lesson), runner);
-            CompletableFuture<Ran[]> run = previous.thenCombine(build, (ignored, built) -> built)
-                    .thenApplyAsync(built -> new Ran[] {built, built.exit() != 0 ? built : runLesson(lesson)}, lessonRunner);
+            CompletableFuture<Child> build = CompletableFuture.supplyAsync(() -> buildLesson(lesson), runner);
+            CompletableFuture<Child[]> run = previous.thenCombine(build, (ignored, built) -> built)
+                    .thenApplyAsync(built -> new Child[] {built, built.exit() != 0 ? built : runLesson(lesson)}, lessonRunner);
             lessonRuns.put(lesson, run);
             previous = run.exceptionally(failed -> null);
         }
@@ -236,8 +219,8 @@ class CourseTest {
     @DisplayName("every lesson runs to exit 0 within its budget")
     Stream<DynamicTest> everyLessonRunsWithinItsBudget() {
         return lessonRuns.entrySet().stream().map(run -> dynamicTest(label(run.getKey()), () -> {
-            Ran[] ran = run.getValue().join();
-            Ran build = ran[0], lesson = ran[1];
+            Child[] ran = run.getValue().join();
+            Child build = ran[0], lesson = ran[1];
             assertThat(build.exit()).as("`./jbang build %s` exit status; its output:%n%s",
                     label(run.getKey()), build.tail()).isZero();
             assertThat(lesson.exit()).as("`./jbang %s` exit status; its output:%n%s",
@@ -427,7 +410,7 @@ class CourseTest {
                         "-Djunit.jupiter.execution.timeout.testable.method.default=3 s",
                         "-cp", System.getProperty("java.class.path"),
                         "GradeRun", "--batch", batchFile.toString(), String.valueOf(first)));
-                Ran ran = run(command, work.resolve("lane-" + lane).resolve("run-" + jvm + ".log"), RUN_BOUND);
+                Child ran = run(command, work.resolve("lane-" + lane).resolve("run-" + jvm + ".log"), RUN_BOUND);
                 int next = first;
                 while (next < batched.size()
                         && Files.exists(knownBadDir(batched.get(next)).resolve("results.tsv"))) {
@@ -494,7 +477,7 @@ class CourseTest {
                 "-cp", implClasses + java.io.File.pathSeparator + System.getProperty("java.class.path"),
                 "GradeRun", results.toString()));
         command.addAll(methods);
-        Ran ran = run(command, work.resolve("run.log"), RUN_BOUND);
+        Child ran = run(command, work.resolve("run.log"), RUN_BOUND);
         if (ran.exit() != 0) {
             throw new AssertionError("grading " + ROOT.relativize(implClasses) + " crashed:\n" + ran.tail());
         }
@@ -505,40 +488,22 @@ class CourseTest {
         }
     }
 
-    private static Ran buildLesson(Path lesson) {
+    private static Child buildLesson(Path lesson) {
         String name = lesson.getFileName().toString().replace(".java", "");
         return run(List.of(ROOT.resolve("jbang").toString(), "build", ROOT.relativize(lesson).toString()),
                 WORK.resolve("lessons").resolve(name + ".build.log"), Duration.ofMinutes(2));
     }
 
-    private static Ran runLesson(Path lesson) {
+    private static Child runLesson(Path lesson) {
         String name = lesson.getFileName().toString().replace(".java", "");
         return run(List.of(ROOT.resolve("jbang").toString(), ROOT.relativize(lesson).toString()),
                 WORK.resolve("lessons").resolve(name + ".log"), LESSON_BUDGET.multipliedBy(4));
     }
 
-    private static Ran run(List<String> command, Path log, Duration bound) {
-        try {
-            Files.createDirectories(log.getParent());
-            long t0 = System.nanoTime();
-            Process p = new ProcessBuilder(command).directory(ROOT.toFile()).redirectErrorStream(true)
-                    .redirectOutput(log.toFile()).redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")))
-                    .start();
-            if (!p.waitFor(bound.toMillis(), TimeUnit.MILLISECONDS)) {
-                p.descendants().forEach(ProcessHandle::destroyForcibly);
-                p.destroyForcibly();
-                Files.writeString(log, "\n(killed after " + bound.toSeconds() + " s)\n", java.nio.file.StandardOpenOption.APPEND);
-                return new Ran(-1, Duration.ofNanos(System.nanoTime() - t0), log);
-            }
-            var took = Duration.ofNanos(System.nanoTime() - t0);
-            TIMINGS.put(ROOT.relativize(log).toString(), took);
-            return new Ran(p.exitValue(), took, log);
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new AssertionError("interrupted running " + command, e);
-        }
+    private static Child run(List<String> command, Path log, Duration bound) {
+        Child ran = Child.run(command, ROOT, log, bound);
+        TIMINGS.put(ROOT.relativize(log).toString(), ran.took());
+        return ran;
     }
 
     private static String java() {

@@ -378,19 +378,14 @@ class DownloadsTest {
                     environment.getOrDefault("PATH", "").split(java.io.File.pathSeparator))
                     .filter(p -> !p.isEmpty() && !Files.isExecutable(Path.of(p, "jbang"))).toList()));
             environment.putAll(env);
-            Process p = builder.start();
-            if (!p.waitFor(RUN_BOUND.toMillis(), TimeUnit.MILLISECONDS)) {
-                p.descendants().forEach(ProcessHandle::destroyForcibly);
-                p.destroyForcibly();
+            Child ran = Child.run(builder, log.resolve("out"), RUN_BOUND);
+            if (ran.killed()) {
                 throw new AssertionError("%s did not finish within %d s; its output so far:%n%s%s".formatted(what,
                         RUN_BOUND.toSeconds(), Files.readString(log.resolve("out")), Files.readString(log.resolve("err"))));
             }
-            return new Ran(what, p.exitValue(), Files.readString(log.resolve("out")), Files.readString(log.resolve("err")));
+            return new Ran(what, ran.exit(), Files.readString(log.resolve("out")), Files.readString(log.resolve("err")));
         } catch (IOException e) {
             throw new UncheckedIOException(e);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new AssertionError("interrupted running " + what, e);
         }
     }
 

@@ -6,7 +6,6 @@ import java.nio.file.StandardCopyOption;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
@@ -70,16 +69,12 @@ final class LearnerBuild {
         var command = new ArrayList<>(List.of(tree.resolve("mvnw").toString(), "-o", "-B", "test"));
         command.addAll(List.of(args));
         Path log = tree.resolve(name + ".log");
+        Child ran = Child.run(command, tree, log, bound);
+        if (ran.killed()) {
+            throw new AssertionError("`./mvnw test %s` in %s ran longer than %s; its output is in %s"
+                    .formatted(String.join(" ", args), root.relativize(tree), bound, root.relativize(log)));
+        }
         try {
-            Process p = new ProcessBuilder(command).directory(tree.toFile()).redirectErrorStream(true)
-                    .redirectOutput(log.toFile()).redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")))
-                    .start();
-            if (!p.waitFor(bound.toMillis(), TimeUnit.MILLISECONDS)) {
-                p.descendants().forEach(ProcessHandle::destroyForcibly);
-                p.destroyForcibly();
-                throw new AssertionError("`./mvnw test %s` in %s ran longer than %s; its output is in %s"
-                        .formatted(String.join(" ", args), root.relativize(tree), bound, root.relativize(log)));
-            }
             String out = Files.readString(log);
             String buildLine = out.lines().filter(l -> l.contains("BUILD SUCCESS") || l.contains("BUILD FAILURE"))
                     .reduce((a, b) -> b).orElse("(no BUILD line)").replace("[INFO] ", "").strip();
@@ -87,14 +82,11 @@ final class LearnerBuild {
             Matcher top = TOP.matcher(Files.isRegularFile(grade) ? Files.readString(grade) : "");
             boolean graded = top.find();
             Path card = tree.resolve("target/scorecard.txt");
-            return new Verdict(p.exitValue(), buildLine, graded ? top.group(1) : "(no grade.json)",
+            return new Verdict(ran.exit(), buildLine, graded ? top.group(1) : "(no grade.json)",
                     graded ? Integer.parseInt(top.group(3)) : -1, graded ? Integer.parseInt(top.group(2)) : -1,
                     Files.isRegularFile(card) ? Files.readString(card) : "(no scorecard)", log);
         } catch (IOException e) {
             throw new UncheckedIOException(e);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new AssertionError("interrupted grading " + tree, e);
         }
     }
 

@@ -217,26 +217,19 @@ class RepositoryFilesTest {
             Path log = Files.createDirectories(WORK).resolve(name + ".log");
             var command = new ArrayList<>(List.of(node.toString(), LINT.resolve("check.cjs").toString()));
             files.forEach(f -> command.add(ROOT.relativize(f).toString()));
-            Process p = new ProcessBuilder(command).directory(ROOT.toFile()).redirectErrorStream(true)
-                    .redirectOutput(log.toFile()).redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")))
-                    .start();
-            if (!p.waitFor(BOUND.toMillis(), TimeUnit.MILLISECONDS)) {
-                p.descendants().forEach(ProcessHandle::destroyForcibly);
-                p.destroyForcibly();
+            Child ran = Child.run(command, ROOT, log, BOUND);
+            if (ran.killed()) {
                 throw new AssertionError("`%s` did not finish within %d s; its output so far:%n%s".formatted(
-                        String.join(" ", command), BOUND.toSeconds(), Files.readString(log)));
+                        String.join(" ", command), BOUND.toSeconds(), ran.output()));
             }
             String output = Files.readString(log);
             List<Problem> problems = output.lines().map(PROBLEM::matcher).filter(Matcher::matches)
                     .map(m -> new Problem(m.group(1), Integer.parseInt(m.group(2)), Integer.parseInt(m.group(3)),
                             m.group(4), m.group(5)))
                     .toList();
-            return new Checked(p.exitValue(), problems, output);
+            return new Checked(ran.exit(), problems, output);
         } catch (IOException e) {
             throw new UncheckedIOException(e);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new AssertionError("interrupted while checking " + files, e);
         }
     }
 

@@ -1,5 +1,4 @@
 import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
@@ -203,22 +202,11 @@ class WorkbookTest {
     }
 
     private static int run(Path dir, Path log, String... command) {
-        try {
-            Process p = new ProcessBuilder(command).directory(dir.toFile()).redirectErrorStream(true)
-                    .redirectOutput(log.toFile()).redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")))
-                    .start();
-            if (!p.waitFor(RUN_BOUND.toMillis(), TimeUnit.MILLISECONDS)) {
-                p.descendants().forEach(ProcessHandle::destroyForcibly);
-                p.destroyForcibly();
-                throw new AssertionError("`%s` ran longer than %s; its output is in %s"
-                        .formatted(String.join(" ", command), RUN_BOUND, ROOT.relativize(log)));
-            }
-            return p.exitValue();
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new AssertionError("interrupted running " + String.join(" ", command), e);
+        Child ran = Child.run(List.of(command), dir, log, RUN_BOUND);
+        if (ran.killed()) {
+            throw new AssertionError("`%s` ran longer than %s; its output is in %s"
+                    .formatted(String.join(" ", command), RUN_BOUND, ROOT.relativize(log)));
         }
+        return ran.exit();
     }
 }
