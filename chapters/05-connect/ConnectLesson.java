@@ -44,22 +44,18 @@ void main() throws Exception {
         int port = server.getPort();
         Lesson.step("listen() on " + server + " with backlog 1 (Linux queues backlog + 1 = 2); nobody calls accept()");
 
-        // tag::connect[]
         Lesson.step("connect() to it: SYN →, ← SYN-ACK, ACK →; the kernel picks the source port");
         var first = (Connected) dial(server, Duration.ofSeconds(1));
         IO.println("  connected in %d ms from %s: a port the kernel chose from ip_local_port_range (%s)".formatted(
                 first.ms(), first.socket().getLocalSocketAddress(), linux ? Files.readAllLines(
                         Path.of("/proc/sys/net/ipv4/ip_local_port_range")).getFirst().replace('\t', '-') : "?"));
-        // end::connect[]
         Lesson.table(port);
 
         Lesson.step("bind() before connect(), and the source port is yours: the second connection fills the queue");
-        // tag::bind[]
         int chosen = freePort(loopback);
         var second = new Socket();
         second.bind(new InetSocketAddress(loopback, chosen));
         second.connect(server, 1_000);
-        // end::bind[]
         IO.println("  bound to port %d, connected from %s".formatted(chosen, second.getLocalSocketAddress()));
         Lesson.table(port);
 
@@ -96,14 +92,12 @@ void main() throws Exception {
         Lesson.table(port);
 
         Lesson.step("Connect timeout vs read timeout: connected in an instant, yet a read can still time out");
-        // tag::read-timeout[]
         first.socket().setSoTimeout(100);                         // SO_TIMEOUT bounds read(), not connect()
         try {
             IO.println("  read() -> " + first.socket().getInputStream().read());
         } catch (SocketTimeoutException e) {
             IO.println("  read(): " + e + " — the server accepted but sent nothing; the connection is fine");
         }
-        // end::read-timeout[]
         if (linux) IO.println("  its row: " + ProcNetTcp.entryOf(first.socket().getLocalSocketAddress(), server).orElseThrow());
         for (var s : List.of(first.socket(), second, accepted, waiting, selector)) s.close();
     }
@@ -126,7 +120,6 @@ void main() throws Exception {
     }
 }
 
-// tag::describe[]
 String describe(Dial dial) {
     return switch (dial) {
         case Connected c -> "connected in " + c.ms() + " ms, from " + c.socket().getLocalSocketAddress();
@@ -135,7 +128,6 @@ String describe(Dial dial) {
         case Failed f -> "failed after " + f.ms() + " ms: " + f.error();
     };
 }
-// end::describe[]
 
 /// Rows of the TCP table on either end of `port`: the listener, the connections it queued, and their clients.
 
