@@ -85,8 +85,13 @@ class ReverseClientWireTest {
                     wire.await(first.at(), s -> s.from().getPort() == port && s.to().getPort() == clientPort
                             && s.is(Wire.ACK) && s.ack() == ((first.seq() + first.span()) & 0xFFFF_FFFFL), ofSeconds(2));
                     var after = WireRun.segments(wire, first.at(), s -> s.from().getPort() == clientPort && s.is(Wire.RST));
-                    assertThat(after).as("RSTs the client sent after its FIN (close() must end in order: FIN, then "
-                            + "TIME_WAIT once the server closes too)").isEmpty();
+                    assertThat(after)
+                            .withFailMessage("expected the client's close() to end in order, but an RST followed its FIN "
+                                    + "— was SO_LINGER 0 set before the close, after a shutdownOutput()? The reset throws "
+                                    + "away what the server still sends, and the TIME_WAIT that guards the end of the "
+                                    + "connection with it. (The client's segments: %s)",
+                                    kinds(WireRun.segments(wire, start, s -> s.from().getPort() == clientPort && s.to().getPort() == port)))
+                            .isEmpty();
                 }
             }
         }

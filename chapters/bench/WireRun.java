@@ -225,7 +225,8 @@ public final class WireRun {
         public ConditionEvaluationResult evaluateExecutionCondition(ExtensionContext context) {
             var needs = AnnotationSupport.findAnnotation(context.getElement(), NeedsWire.class)
                     .or(() -> context.getTestClass().flatMap(c -> AnnotationSupport.findAnnotation(c, NeedsWire.class)));
-            if (needs.isEmpty()) {
+            if (needs.isEmpty() || context.getTestMethod().isEmpty()) {
+                // decided per test, not per class: each test is then reported skipped, with its own reason
                 return ConditionEvaluationResult.enabled("");
             }
             String why = unavailable(needs.get().drops());
