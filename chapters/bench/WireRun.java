@@ -13,8 +13,10 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.Arrays;
 import java.util.Base64;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.FutureTask;
 import java.util.concurrent.TimeUnit;
@@ -62,7 +64,16 @@ public final class WireRun {
     public static void play(Class<? extends Scene> scene, Class<?> underTest, Duration bound)
             throws IOException, InterruptedException {
         var java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-        String classPath = classesOf(underTest) + File.pathSeparator + System.getProperty("java.class.path");
+        // The implementation graded first (a stub, a solution, a known-bad), then wherever this JVM found the scene,
+        // the bench and the test libraries — a class loader's own directories are not on java.class.path — then
+        // the rest of the class path.
+        var entries = new LinkedHashSet<String>();
+        for (Class<?> type : List.of(underTest, scene, WireRun.class, Lab.class, org.assertj.core.api.Assertions.class,
+                ExtensionContext.class, TestAbortedException.class, AnnotationSupport.class)) {
+            classesOf(type).ifPresent(entries::add);
+        }
+        entries.addAll(List.of(System.getProperty("java.class.path").split(File.pathSeparator)));
+        String classPath = String.join(File.pathSeparator, entries);
         var command = List.of(Wire.findTool("unshare").orElse("unshare"), "--user", "--map-root-user", "--net",
                 java, "--enable-native-access=ALL-UNNAMED", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1",
                 "-cp", classPath, WireRun.class.getName(), scene.getName(), String.valueOf(bound.toMillis()));
@@ -103,12 +114,16 @@ public final class WireRun {
         }
     }
 
-    /// Where the class path entry of `type` is: a stub's, a solution's or a known-bad's classes.
-    private static String classesOf(Class<?> type) {
+    /// Where the class path entry of `type` is: a stub's, a solution's or a known-bad's classes, a library's jar.
+    private static Optional<String> classesOf(Class<?> type) {
+        var source = type.getProtectionDomain().getCodeSource();
+        if (source == null || source.getLocation() == null) {
+            return Optional.empty();
+        }
         try {
-            return Path.of(type.getProtectionDomain().getCodeSource().getLocation().toURI()).toString();
-        } catch (URISyntaxException e) {
-            throw new IllegalStateException("cannot tell where " + type.getName() + " was loaded from", e);
+            return Optional.of(Path.of(source.getLocation().toURI()).toString());
+        } catch (URISyntaxException | IllegalArgumentException e) {
+            return Optional.empty();
         }
     }
 
