@@ -203,7 +203,7 @@ public final class Wire implements AutoCloseable {
         return findTool("nft");
     }
 
-    private static Optional<String> findTool(String name) {
+    static Optional<String> findTool(String name) {
         // nft lives in /usr/sbin, which an ordinary user's PATH often lacks
         String path = System.getenv().getOrDefault("PATH", "") + ":/usr/sbin:/sbin:/usr/bin:/bin";
         return Stream.of(path.split(":")).filter(d -> !d.isEmpty()).map(d -> Path.of(d, name))

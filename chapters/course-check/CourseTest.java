@@ -75,6 +75,7 @@ class CourseTest {
     private static final Map<Path, CompletableFuture<Child[]>> lessonRuns = new TreeMap<>();
     private static CompletableFuture<Map<String, LearnerBuild.Verdict>> learnerRuns;
     private static CompletableFuture<List<Row>> withoutProcRun;
+    private static CompletableFuture<List<Row>> withoutNamespacesRun;
 
     @BeforeAll
     static void startEveryRun() throws IOException {
@@ -85,6 +86,9 @@ class CourseTest {
         learnerRuns = CompletableFuture.supplyAsync(CourseTest::gradeAsALearner, runner);
         withoutProcRun = canHideProc() ? CompletableFuture.supplyAsync(CourseTest::gradeSolutionsWithoutProc, runner)
                 : CompletableFuture.failedFuture(new IllegalStateException("cannot make a mount namespace here"));
+        withoutNamespacesRun = canForbidNamespaces()
+                ? CompletableFuture.supplyAsync(CourseTest::gradeSolutionsWithoutNamespaces, runner)
+                : CompletableFuture.failedFuture(new IllegalStateException("cannot make a user namespace here"));
         // The known-bads are graded in a few lanes at once, each a JVM that grades its share one after the other
         // (GradeRun --batch), each in a class loader of its own; a known-bad that leaves something behind gets the
         // next one a fresh JVM. Their tests mostly wait (on a bound, a timeout, a peer), so lanes beyond the cores
@@ -103,7 +107,8 @@ class CourseTest {
         }
         // Lessons are timed against their budget, so they run one at a time once the grading runs are done.
         CompletableFuture<?> previous = CompletableFuture.allOf(Stream.concat(Stream.of(exercisesRun, learnerRuns,
-                        withoutProcRun.exceptionally(cannot -> List.of())),
+                        withoutProcRun.exceptionally(cannot -> List.of()),
+                        withoutNamespacesRun.exceptionally(cannot -> List.of())),
                 knownBadRuns.values().stream()).toArray(CompletableFuture[]::new)).exceptionally(failed -> null);
         // Building a lesson is not timed: the builds share the grading runs' threads, queued behind them.
         for (Path lesson : lessons()) {
@@ -137,6 +142,13 @@ class CourseTest {
                 .map(r -> r.test() + ": " + r.message()))
                 .as("graded tests that fail on the stubs, but not because of the stub's \"Task N: implement\" exception")
                 .isEmpty();
+        if (WireRun.unavailable(false) == null) {
+            assertThat(rows.stream().filter(r -> r.tags().contains("wire") && !r.status().equals("FAILED"))
+                    .map(r -> r.test() + " " + r.status() + ": " + r.message()))
+                    .as("tests on the wire that did not run against the stubs, though this machine has the wire "
+                            + "(they must run, and fail because of the stub)")
+                    .isEmpty();
+        }
     }
 
     @Test
@@ -182,7 +194,11 @@ class CourseTest {
                         + "@NeedsProc, so that it is skipped before any code runs)")
                 .isEmpty();
         assertThat(rows.stream().filter(r -> r.status().equals("SKIPPED")).map(Row::message))
-                .as("reasons given for the skipped tests").isNotEmpty().allMatch(m -> m.startsWith("needs Linux"));
+                .as("reasons given for the skipped tests").isNotEmpty()
+                .allMatch(m -> m.startsWith("needs Linux") || m.startsWith(WireRun.SKIP));
+        assertThat(rows.stream().filter(r -> r.tags().contains("wire")).map(r -> r.status() + " " + r.message()))
+                .as("tests on the wire without /proc: skipped, saying they need the private wire")
+                .isNotEmpty().allMatch(m -> m.startsWith("SKIPPED " + WireRun.SKIP));
         String card = Files.readString(WORK.resolve("without-proc/scorecard.txt"));
         assertThat(card).as("the scorecard without /proc: skipped tests counted apart")
                 .contains("need Linux");
@@ -197,6 +213,26 @@ class CourseTest {
         assertThat(Files.readString(WORK.resolve("without-proc/grade.json")))
                 .as("grade.json without /proc: not a pass while tests were skipped")
                 .startsWith("{\"version\": 1, \"status\": \"fail\"").contains("\"skipped\": ");
+    }
+
+    @Test
+    @DisplayName("without user namespaces, a test on the wire is skipped with the reason and the fix, and the grade can still pass")
+    void withoutNamespacesWireTestsAreSkippedAndDoNotBlockAPass() throws IOException {
+        assumeTrue(canForbidNamespaces(), "forbidding namespaces needs a user namespace of its own: not here");
+        List<Row> rows = withoutNamespacesRun.join();
+        assertThat(rows.stream().filter(r -> r.tags().contains("wire")).map(r -> r.status() + " " + r.message()))
+                .as("tests on the wire, graded on the solutions where no user namespace can be made")
+                .isNotEmpty()
+                .allMatch(m -> m.startsWith("SKIPPED " + WireRun.SKIP) && m.contains("Fix: "));
+        assertThat(rows.stream().filter(r -> !r.tags().contains("wire")).map(r -> r.test() + " " + r.status()))
+                .as("the other test graded beside them").singleElement().asString().endsWith(" SUCCESSFUL");
+        String grade = Files.readString(WORK.resolve("without-namespaces/grade.json"));
+        assertThat(grade).as("grade.json when only tests on the wire were skipped: a pass, without their points")
+                .startsWith("{\"version\": 1, \"status\": \"pass\", \"max_score\": 1, \"score\": 1,")
+                .contains("\"wire_skipped\": 2");
+        assertThat(Files.readString(WORK.resolve("without-namespaces/scorecard.txt")))
+                .as("the scorecard when only tests on the wire were skipped")
+                .contains("need the private wire (see docs/setup.adoc)", WireRun.SKIP);
     }
 
     @TestFactory
@@ -354,6 +390,32 @@ class CourseTest {
             return rows;
         } catch (IOException e) {
             throw new UncheckedIOException(e);
+        }
+    }
+
+    /// Where the tests on the wire meet a machine without user namespaces: the solutions of chapter 7's client (its two
+    /// tests on the wire and one other) graded in a user namespace whose own limit allows no further one
+    /// (`user.max_user_namespaces` = 0 there), so the machine's setting is left alone.
+    private static List<Row> gradeSolutionsWithoutNamespaces() {
+        Path work = WORK.resolve("without-namespaces");
+        var noNamespaces = List.of("unshare", "--user", "--map-root-user", "--", "sh", "-c",
+                "echo 0 > /proc/sys/user/max_user_namespaces && exec \"$@\"", "sh");
+        return grade(noNamespaces, ROOT.resolve("target/classes"), work, List.of(
+                "ReverseClientWireTest#closeSendsFinFirst", "ReverseClientWireTest#abortSendsRstNotFin",
+                "ReverseClientTest#halfCloseDeliversTheWholeReply"));
+    }
+
+    private static boolean canForbidNamespaces() {
+        try {
+            var p = new ProcessBuilder("unshare", "--user", "--map-root-user", "--", "sh", "-c",
+                    "echo 0 > /proc/sys/user/max_user_namespaces").redirectErrorStream(true)
+                    .redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
+            return p.waitFor(10, TimeUnit.SECONDS) && p.exitValue() == 0;
+        } catch (IOException e) {
+            return false;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return false;
         }
     }
 

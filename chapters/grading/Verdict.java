@@ -27,7 +27,9 @@ public final class Verdict {
     /// `java Verdict <target> grade|all-tests`: prints the scorecard written into `target` and exits with the verdict.
     ///
     /// - `grade` (the learner's `./mvnw test`): 0 only if `grade.json`'s top-level status is "pass" — every graded test
-    ///   of the chapters graded passed — 1 for "fail", 2 for "error" (nothing compiled or nothing graded).
+    ///   of the chapters graded passed, but for wire tests skipped where no private network namespace can be made
+    ///   (the scorecard leaves those out, see Scorecard) — 1 for "fail", 2 for "error" (nothing compiled or nothing
+    ///   graded).
     /// - `all-tests` (the instructor's `-Psolutions`): 0 only if no test of any kind failed in
     ///   `target/surefire-reports`; each failure is listed with its message, since every one is a defect.
     public static void main(String[] args) throws Exception {
