@@ -198,8 +198,8 @@ public final class Scorecard implements TestExecutionListener {
             skipped += r.status().equals("skip") && !r.wire() ? 1 : 0;
             tests.add("""
                     {"name": %s, "status": "%s", "score": %d, "max_score": %d, "chapter": %s, "message": %s, \
-                    "filename": %s, "duration": %d}""".formatted(quote(r.name()), r.status(), points, possible,
-                    quote(r.chapter()), quote(r.message()), quote(r.filename()), r.durationMillis()));
+                    "filename": %s, "duration": %d, "wire": %b}""".formatted(quote(r.name()), r.status(), points, possible,
+                    quote(r.chapter()), quote(r.message()), quote(r.filename()), r.durationMillis(), r.wire()));
         }
         var chapters = new ArrayList<String>();
         byChapter().forEach((id, s) -> chapters.add(("{\"id\": %s, \"score\": %d, \"max_score\": %d, \"skipped\": %d, "

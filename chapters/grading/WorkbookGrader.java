@@ -58,9 +58,14 @@ import static org.junit.platform.launcher.core.LauncherDiscoveryRequestBuilder.r
 final class WorkbookGrader {
 
     /// One graded test as the scorecard judged it, with what the workbook adds: its task, and where to edit.
-    record Test(String name, String status, String message, int task, String location) {
+    record Test(String name, String status, String message, int task, String location, boolean wire) {
         boolean passed() {
             return status.equals("pass");
+        }
+
+        /// Skipped for want of the private wire: neither failed nor credited, and no bar to done (as in grade.json).
+        boolean wireSkip() {
+            return wire && status.equals("skip");
         }
 
         boolean failed() {
@@ -85,13 +90,14 @@ final class WorkbookGrader {
             return (int) tests.stream().filter(Test::passed).count();
         }
 
-        /// Tests that count: a skipped test (a machine without /proc) neither earns nor costs a point.
+        /// Tests that count: a skipped test (a machine without /proc, or without the private wire) neither earns nor
+        /// costs a point.
         int counted() {
             return (int) tests.stream().filter(t -> !t.status().equals("skip")).count();
         }
 
         boolean done() {
-            return compiled() && !tests.isEmpty() && tests.stream().allMatch(Test::passed);
+            return compiled() && counted() > 0 && tests.stream().allMatch(t -> t.passed() || t.wireSkip());
         }
 
         /// The test to fix next: a failure of the lowest-numbered task, in the order the tests ran.
@@ -206,7 +212,7 @@ final class WorkbookGrader {
             for (Object o : Json.list(v.get("tests"))) {
                 Map<String, Object> t = Json.object(o);
                 tests.add(new Test((String) t.get("name"), (String) t.get("status"), (String) t.get("message"),
-                        ((Long) t.get("task")).intValue(), (String) t.get("location")));
+                        ((Long) t.get("task")).intValue(), (String) t.get("location"), Boolean.TRUE.equals(t.get("wire"))));
             }
             return Optional.of(new Verdict(chapter.id(), errors, tests, Duration.ofMillis((Long) v.get("compileMillis")),
                     Duration.ofMillis((Long) v.get("runMillis")), dirOf(chapter.id()).resolve("output.txt"),
@@ -220,9 +226,9 @@ final class WorkbookGrader {
     void remember(Verdict verdict) {
         var errors = verdict.errors().stream().map(e -> "{\"file\": %s, \"line\": %d, \"message\": %s, \"source\": %s, \"column\": %d}"
                 .formatted(Json.quote(e.file()), e.line(), Json.quote(e.message()), Json.quote(e.source()), e.column())).toList();
-        var tests = verdict.tests().stream().map(t -> "{\"name\": %s, \"status\": %s, \"message\": %s, \"task\": %d, \"location\": %s}"
+        var tests = verdict.tests().stream().map(t -> "{\"name\": %s, \"status\": %s, \"message\": %s, \"task\": %d, \"location\": %s, \"wire\": %b}"
                 .formatted(Json.quote(t.name()), Json.quote(t.status()), Json.quote(t.message()), t.task(),
-                        Json.quote(t.location()))).toList();
+                        Json.quote(t.location()), t.wire())).toList();
         try {
             Path dir = dirOf(verdict.chapter());
             Files.createDirectories(dir);
@@ -409,7 +415,8 @@ final class WorkbookGrader {
             Seen.Observed what = seen.byName.get(shortName);
             int task = what == null ? Integer.MAX_VALUE : what.task();
             String location = what == null ? "" : locate(chapter, what.thrown(), task, stubs.getOrDefault(task, java.util.Set.of()));
-            tests.add(new Test(shortName, (String) t.get("status"), (String) t.get("message"), task, location));
+            tests.add(new Test(shortName, (String) t.get("status"), (String) t.get("message"), task, location,
+                    Boolean.TRUE.equals(t.get("wire"))));
         }
         // the order the chapter text gives: task by task, as the tests ran
         tests.sort(Comparator.comparingInt(Test::task));

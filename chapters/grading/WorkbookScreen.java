@@ -265,10 +265,15 @@ final class WorkbookScreen {
                 }
             });
         }
-        long skipped = v.tests().stream().filter(t -> t.status().equals("skip")).count();
+        long skipped = v.tests().stream().filter(t -> t.status().equals("skip") && !t.wire()).count();
         if (skipped > 0) {
             out.append('\n').append("  ").append(dim(skipped + " tests were skipped: they read Linux's /proc, which this "
                     + "machine lacks. A chapter is done only when they pass: grade it on Linux (docs/setup.adoc).")).append('\n');
+        }
+        long wireSkipped = v.tests().stream().filter(WorkbookGrader.Test::wireSkip).count();
+        if (wireSkipped > 0) {
+            out.append('\n').append("  ").append(dim(wireSkipped + " tests on the wire were skipped: this machine cannot "
+                    + "make a private network namespace. They neither count nor cost a point (docs/setup.adoc, the wire).")).append('\n');
         }
         printed(v).ifPresent(p -> out.append('\n').append("  ").append(dim(p)).append('\n'));
         return out.toString();
