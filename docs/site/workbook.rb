@@ -463,7 +463,7 @@ module SocketWorkbook
   # how to see it instead of failing the build.
   class LessonOutput < Asciidoctor::Extensions::IncludeProcessor
     def handles? *args # (target) or, in newer Asciidoctor, (doc, target)
-      %r{(\A|/)lesson-output/[A-Za-z0-9]+Lesson\.adoc\z}.match? args.last.to_s
+      %r{/_lesson-output/[A-Za-z0-9]+Lesson\.adoc\z}.match? args.last.to_s
     end
 
     def process doc, reader, target, attributes
