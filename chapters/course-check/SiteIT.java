@@ -328,8 +328,81 @@ class SiteIT {
                 + "(rule, impact, element, page; all results in %s)", ROOT.relativize(A11Y)).isEmpty();
     }
 
+    @Test
+    @DisplayName("every highlighted token of every code listing, on every page, has a contrast of at least 4.5:1 against its background")
+    @Timeout(value = 10, unit = TimeUnit.MINUTES)
+    void everyCodeTokenIsReadable() throws IOException {
+        assumeChromium("contrast check of code listings");
+        long t0 = System.nanoTime();
+        var problems = new ArrayList<String>();
+        var pairs = new TreeSet<String>();
+        for (var visit : visits().entrySet()) {
+            for (var pair : visit.getValue().tokens().entrySet()) {
+                String[] colours = pair.getKey().split(" on ");
+                double ratio = contrast(colours[0], colours[1]);
+                pairs.add(pair.getKey());
+                if (!(ratio >= 4.5)) {
+                    problems.add("%s: %s on %s is %.2f:1 (WCAG AA asks 4.5:1 of text), e.g. %s".formatted(
+                            label(visit.getKey()), colours[0], colours[1], ratio, pair.getValue()));
+                }
+            }
+        }
+        report("contrast check of code listings", "%d colour pairs on %d pages".formatted(pairs.size(), pages.size()), t0);
+        assertThat(pairs).as("colour pairs of highlighted code tokens on the site (none: the check saw no listing)")
+                .isNotEmpty();
+        assertThat(problems).as("code tokens too faint to read (the palette is workbook.rb's Palette)").isEmpty();
+    }
+
+    /// The contrast ratio of two CSS colours (`rgb(r, g, b)` or opaque `rgba`), as WCAG 2.1 defines it; NaN if
+    /// either is (semi-)transparent, which this check cannot judge.
+    static double contrast(String foreground, String background) {
+        double[] f = rgb(foreground), b = rgb(background);
+        if (f == null || b == null) {
+            return Double.NaN;
+        }
+        double lf = luminance(f), lb = luminance(b);
+        return (Math.max(lf, lb) + 0.05) / (Math.min(lf, lb) + 0.05);
+    }
+
+    private static double[] rgb(String css) {
+        Matcher m = Pattern.compile("rgba?\\((\\d+), (\\d+), (\\d+)(?:, ([\\d.]+))?\\)").matcher(css.strip());
+        if (!m.matches() || (m.group(4) != null && Double.parseDouble(m.group(4)) < 1)) {
+            return null;
+        }
+        return new double[] {Integer.parseInt(m.group(1)), Integer.parseInt(m.group(2)), Integer.parseInt(m.group(3))};
+    }
+
+    private static double luminance(double[] rgb) {
+        double[] c = new double[3];
+        for (int i = 0; i < 3; i++) {
+            double v = rgb[i] / 255;
+            c[i] = v <= 0.04045 ? v / 12.92 : Math.pow((v + 0.055) / 1.055, 2.4);
+        }
+        return 0.2126 * c[0] + 0.7152 * c[1] + 0.0722 * c[2];
+    }
+
+    /// Every distinct colour of a highlighted token on the page and the background it is drawn on (the nearest
+    /// that is not transparent), each with one token that has it: `{"rgb(207, 34, 46) on rgb(246, 248, 250)": "kd: class"}`.
+    private static final String TOKEN_COLOURS = """
+            const seen = {}, backgrounds = new Map();
+            const background = el => {
+              if (!el) return 'rgb(255, 255, 255)';
+              if (!backgrounds.has(el)) {
+                const b = getComputedStyle(el).backgroundColor;
+                backgrounds.set(el, /^rgba\\(.*, 0\\)$|^transparent$/.test(b) ? background(el.parentElement) : b);
+              }
+              return backgrounds.get(el);
+            };
+            for (const span of document.querySelectorAll('pre.rouge span')) {
+              if (!span.textContent.trim()) continue;
+              const key = getComputedStyle(span).color + ' on ' + background(span);
+              if (!(key in seen)) seen[key] = span.className + ': ' + span.textContent.trim().slice(0, 40);
+            }
+            return seen;
+            """;
+
     /// One page opened in the browser: what failed while it loaded, and axe-core's verdict if it was audited.
-    record Visit(List<String> loadProblems, Map<String, Object> axe, long axeNanos) {
+    record Visit(List<String> loadProblems, Map<String, Object> axe, long axeNanos, Map<String, Object> tokens) {
     }
 
     /// Opens every page once, for the browser check and the accessibility check together.
@@ -360,13 +433,14 @@ class SiteIT {
                     problems.add(label(page) + ": console error: " + entry.getMessage());
                 }
             }
+            Map<String, Object> tokens = asMap(driver.executeScript(TOKEN_COLOURS));
             Map<String, Object> axe = null;
             long a0 = System.nanoTime(), axeNanos = 0;
             if (audited.contains(page)) {
                 axe = asMap(driver.executeAsyncScript(AXE_RUN, AXE_TAGS));
                 axeNanos = System.nanoTime() - a0;
             }
-            visited.put(page, new Visit(problems, axe, axeNanos));
+            visited.put(page, new Visit(problems, axe, axeNanos, tokens));
         }
         visits = visited;
         report("pages opened for the browser and accessibility checks", "%d pages, %d of them audited by axe-core in %.1f s"
@@ -394,12 +468,14 @@ class SiteIT {
     }
 
     /// Runs axe-core (put on every page by {@link Chromium#start}) on the page: violations with their elements,
-    /// the other rules by id only (resultTypes: axe then skips collecting every element that passed, most of its
-    /// time on a page of code).
+    /// the other rules by id only (resultTypes: axe then skips collecting every element that passed). It leaves out
+    /// the highlighted tokens of code listings, a few thousand spans a page that cost its color-contrast rule most of
+    /// its time, and nothing but their colour to judge: {@link #everyCodeTokenIsReadable} measures every one of them,
+    /// on every page.
     private static final String AXE_RUN = """
             const tags = arguments[0], done = arguments[arguments.length - 1];
             if (!window.axe) { done({error: 'axe-core is not on the page'}); return; }
-            axe.run(document, {runOnly: {type: 'tag', values: tags}, resultTypes: ['violations']}).then(r => done({
+            axe.run({exclude: [['pre.rouge span']]}, {runOnly: {type: 'tag', values: tags}, resultTypes: ['violations']}).then(r => done({
               engine: r.testEngine.name + ' ' + r.testEngine.version,
               violations: r.violations.map(rule => ({id: rule.id, impact: rule.impact, help: rule.help,
                   helpUrl: rule.helpUrl, tags: rule.tags, nodes: rule.nodes.map(n => ({target: '[' + n.target.join(', ') + ']',
