@@ -422,9 +422,11 @@ class SiteIT {
         for (Path page : pages) {
             var problems = new ArrayList<String>();
             driver.get(page.toUri().toString());
-            Object broken = driver.executeScript("return Array.from(document.images)"
-                    + ".filter(i => !i.complete || i.naturalWidth === 0).map(i => i.getAttribute('src'))");
-            if (broken instanceof List<?> images && !images.isEmpty()) {
+            // one round trip for both: the images that did not load, and the code tokens' colours
+            Map<String, Object> seen = asMap(driver.executeScript("return {broken: Array.from(document.images)"
+                    + ".filter(i => !i.complete || i.naturalWidth === 0).map(i => i.getAttribute('src')), "
+                    + "tokens: (() => {" + TOKEN_COLOURS + "})()};"));
+            if (seen.get("broken") instanceof List<?> images && !images.isEmpty()) {
                 problems.add(label(page) + ": images that did not load: " + images);
             }
             problems.addAll(requestProblems(page, driver.manage().logs().get(LogType.PERFORMANCE).getAll()));
@@ -433,14 +435,13 @@ class SiteIT {
                     problems.add(label(page) + ": console error: " + entry.getMessage());
                 }
             }
-            Map<String, Object> tokens = asMap(driver.executeScript(TOKEN_COLOURS));
             Map<String, Object> axe = null;
             long a0 = System.nanoTime(), axeNanos = 0;
             if (audited.contains(page)) {
                 axe = asMap(driver.executeAsyncScript(AXE_RUN, AXE_TAGS));
                 axeNanos = System.nanoTime() - a0;
             }
-            visited.put(page, new Visit(problems, axe, axeNanos, tokens));
+            visited.put(page, new Visit(problems, axe, axeNanos, asMap(seen.get("tokens"))));
         }
         visits = visited;
         report("pages opened for the browser and accessibility checks", "%d pages, %d of them audited by axe-core in %.1f s"
