@@ -22,16 +22,11 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
 
-import com.deque.html.axecore.args.AxeRunOnlyOptions;
-import com.deque.html.axecore.args.AxeRunOptions;
-import com.deque.html.axecore.results.CheckedNode;
-import com.deque.html.axecore.results.Results;
-import com.deque.html.axecore.results.Rule;
-import com.deque.html.axecore.selenium.AxeBuilder;
 
 import org.jsoup.Jsoup;
 import org.jsoup.nodes.Document;
 import org.jsoup.nodes.Element;
+import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Tag;
@@ -52,10 +47,14 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /// The course site checks itself (run by `./mvnw verify -Psolutions` once the site is rendered into target/site):
 /// every link and image resolves inside the site, nothing is loaded from another host, no chapter page shows
-/// solution code, every chapter is on the start page with its boxes and neighbours, every page loads in a
-/// real browser (headless Chromium, network blocked) without a failed resource or a console error, every page
-/// passes axe-core's WCAG 2.1 A and AA rules, every diagram says what it shows, and a chapter page works with the
-/// keyboard alone.
+/// solution code, every chapter is on the start page with its boxes and neighbours and shows what its lesson
+/// printed, every page loads in a real browser (headless Chromium, network blocked) without a failed resource or a
+/// console error, every page passes axe-core's WCAG 2.1 A and AA rules (of the file pages, one of each kind: see
+/// `audited`), every diagram says what it shows, and a chapter page works with the keyboard alone.
+///
+/// The site check alone (renders the site, runs the lessons it shows unless their logs are fresh, then this class):
+/// `./mvnw -o -B verify -Psolutions -Dtest=none -Dsurefire.failIfNoSpecifiedTests=false -Dit.test=SiteIT`
+/// (failsafe reads `it.test`, not `test`; `-Dtest=none` keeps surefire's graded tests and course check out of it).
 @Tag("course") // the course's own check, never a graded test (GradeRun leaves it out when it grades a tree)
 @Timeout(value = 3, unit = TimeUnit.MINUTES)
 @DisplayName("The course site")
@@ -74,6 +73,7 @@ class SiteIT {
             "landmark-banner-is-top-level", "landmark-contentinfo-is-top-level", "page-has-heading-one", "document-title",
             "html-has-lang", "meta-viewport", "scrollable-region-focusable", "color-contrast", "link-in-text-block",
             "aria-allowed-role", "aria-prohibited-attr", "nested-interactive", "tabindex");
+    private static final String AXE_SOURCE = axeSource();
     private static final Path CHROMIUM = Path.of(System.getProperty("site.chromium", "/usr/bin/chromium"));
     private static final Path CHROMEDRIVER = Path.of(System.getProperty("site.chromedriver", "/usr/bin/chromedriver"));
     private static final Pattern SCHEME = Pattern.compile("^[a-zA-Z][a-zA-Z0-9+.-]*:");
@@ -88,6 +88,8 @@ class SiteIT {
     private static final java.util.logging.Logger SELENIUM = java.util.logging.Logger.getLogger("org.openqa.selenium");
 
     private static List<Path> pages;
+    private static Chromium chromium;
+    private static Map<Path, Visit> visits;
 
     @BeforeAll
     static void findPages() throws IOException {
@@ -196,50 +198,85 @@ class SiteIT {
     }
 
     @Test
+    @DisplayName("every chapter page shows what its lesson printed, step by step, with the kernel, JDK and date it ran on")
+    void everyChapterPageShowsWhatItsLessonPrinted() throws IOException {
+        var problems = new ArrayList<String>();
+        for (Path chapter : chapterFolders()) {
+            Path page = SITE.resolve("chapters").resolve(chapter.getFileName()).resolve("README.html");
+            Element output = parse(page).selectFirst("#see-it-run.lesson-output");
+            if (output == null) {
+                problems.add(label(page) + ": no lesson output (#see-it-run): its \"See it\" section includes "
+                        + "{workbook-lesson-output}/<Lesson>.adoc, which LessonOutput.java writes before the site renders");
+                continue;
+            }
+            Element section = output.closest(".sect1");
+            String heading = section == null || section.selectFirst("h2") == null ? "" : section.selectFirst("h2").text();
+            if (!heading.equals("See it")) {
+                problems.add(label(page) + ": the lesson output is under \"" + heading + "\", not \"See it\"");
+            }
+            String ran = output.select(".lesson-output-ran").text();
+            if (!ran.matches("What \\./jbang [a-z0-9-]+ printed on \\S+ \\S+, JDK \\d[^,]*, \\d{4}-\\d\\d-\\d\\d .*")) {
+                problems.add(label(page) + ": no line saying where the lesson ran (kernel, JDK, date): \"" + ran + "\" ("
+                        + output.text().substring(0, Math.min(200, output.text().length())) + ")");
+                continue;
+            }
+            List<String> printed = output.select(".lesson-step pre").eachText();
+            if (printed.isEmpty() || printed.stream().anyMatch(String::isBlank)) {
+                problems.add(label(page) + ": the lesson's steps printed nothing: " + printed);
+            }
+            List<String> steps = output.select(".lesson-step > .title, .paragraph.lesson-step > p").eachText();
+            String first = ("Step 1: " + firstStep(chapter)).replaceAll("\\s+", " "); // as the page's text reads
+            if (steps.isEmpty() || !steps.getFirst().startsWith(first)) {
+                problems.add(label(page) + ": the first step shown is \"" + (steps.isEmpty() ? "" : steps.getFirst())
+                        + "\", the lesson's first step is \"" + first + "…\"");
+            }
+        }
+        assertThat(problems).as("chapter pages without their lesson's output (a reader who cannot run it sees it there)")
+                .isEmpty();
+    }
+
+    /// The text of a lesson's first `Lesson.step("…")` up to its first concatenation: a line it always prints.
+    private static String firstStep(Path chapter) throws IOException {
+        for (Path f : regularFiles(chapter)) {
+            if (f.getFileName().toString().endsWith("Lesson.java")) {
+                Matcher m = Pattern.compile("Lesson\\.step\\(\"((?:[^\"\\\\]|\\\\.)*)\"").matcher(Files.readString(f));
+                assertThat(m.find()).as("a Lesson.step(\"…\") in " + ROOT.relativize(f)).isTrue();
+                return m.group(1).replace("\\\"", "\"").replace("\\\\", "\\");
+            }
+        }
+        throw new AssertionError("no *Lesson.java in " + ROOT.relativize(chapter));
+    }
+
+    @Test
     @DisplayName("every page loads in headless Chromium with the network blocked: no failed resource, no console error")
+    @Timeout(value = 10, unit = TimeUnit.MINUTES) // the first of these two opens every page (visits), for both
     void everyPageLoadsInChromium() throws IOException {
         assumeChromium("browser check");
         long t0 = System.nanoTime();
         var problems = new ArrayList<String>();
-        try (var chromium = Chromium.start()) {
-            ChromeDriver driver = chromium.driver();
-            for (Path page : pages) {
-                driver.get(page.toUri().toString());
-                Object broken = driver.executeScript("return Array.from(document.images)"
-                        + ".filter(i => !i.complete || i.naturalWidth === 0).map(i => i.getAttribute('src'))");
-                if (broken instanceof List<?> images && !images.isEmpty()) {
-                    problems.add(label(page) + ": images that did not load: " + images);
-                }
-                problems.addAll(requestProblems(page, driver.manage().logs().get(LogType.PERFORMANCE).getAll()));
-                for (LogEntry entry : driver.manage().logs().get(LogType.BROWSER)) {
-                    if (entry.getLevel().intValue() >= java.util.logging.Level.SEVERE.intValue()) {
-                        problems.add(label(page) + ": console error: " + entry.getMessage());
-                    }
-                }
-            }
-            long loaded = System.nanoTime();
-            report("browser check", pages.size() + " pages loaded", t0);
-            Files.createDirectories(SHOTS);
-            Path chapter = chapterFolders().isEmpty() ? null : chapterFolders().getFirst();
-            var shots = new LinkedHashMap<String, Path>();
-            shots.put("index", SITE.resolve("index.html"));
-            if (chapter != null) {
-                shots.put("chapter-" + chapter.getFileName(),
-                        SITE.resolve("chapters").resolve(chapter.getFileName()).resolve("README.html"));
-            }
-            for (var shot : shots.entrySet()) {
-                screenshot(driver, shot.getValue(), 1280, 1, false, SHOTS.resolve(shot.getKey() + "-desktop.png"));
-                screenshot(driver, shot.getValue(), 390, 2, true, SHOTS.resolve(shot.getKey() + "-phone.png"));
-            }
-            report("screenshots", shots.size() * 2 + " in " + ROOT.relativize(SHOTS), loaded);
+        visits().values().forEach(visit -> problems.addAll(visit.loadProblems()));
+        long loaded = System.nanoTime();
+        report("browser check", pages.size() + " pages loaded", t0);
+        ChromeDriver driver = browser();
+        Files.createDirectories(SHOTS);
+        Path chapter = chapterFolders().isEmpty() ? null : chapterFolders().getFirst();
+        var shots = new LinkedHashMap<String, Path>();
+        shots.put("index", SITE.resolve("index.html"));
+        if (chapter != null) {
+            shots.put("chapter-" + chapter.getFileName(),
+                    SITE.resolve("chapters").resolve(chapter.getFileName()).resolve("README.html"));
         }
+        for (var shot : shots.entrySet()) {
+            screenshot(driver, shot.getValue(), 1280, 1, false, SHOTS.resolve(shot.getKey() + "-desktop.png"));
+            screenshot(driver, shot.getValue(), 390, 2, true, SHOTS.resolve(shot.getKey() + "-phone.png"));
+        }
+        report("screenshots", shots.size() * 2 + " in " + ROOT.relativize(SHOTS), loaded);
         assertThat(problems).as("pages of target/site in headless Chromium (network blocked)").isEmpty();
     }
 
     @Test
-    @DisplayName("every page passes axe-core in Chromium: no serious or critical WCAG 2.1 A/AA violation, none of the page template's")
-    @Timeout(value = 10, unit = TimeUnit.MINUTES) // axe-core checks every element of 60-odd pages
-    @SuppressWarnings("deprecation") // legacy mode: one axe.run per page (the pages have no frames to combine)
+    @DisplayName("every page passes axe-core in Chromium (file pages: one of each kind): no serious or critical WCAG 2.1 A/AA violation, none of the page template's")
+    @Timeout(value = 10, unit = TimeUnit.MINUTES)
     void everyPagePassesAxe() throws IOException {
         assumeChromium("accessibility check");
         long t0 = System.nanoTime();
@@ -248,39 +285,28 @@ class SiteIT {
         var others = new ArrayList<String>();
         var results = new LinkedHashMap<String, Object>();
         String engine = "";
-        try (var chromium = Chromium.start()) {
-            ChromeDriver driver = chromium.driver();
-            var options = new AxeRunOptions();
-            var only = new AxeRunOnlyOptions();
-            only.setType("tag");
-            only.setValues(AXE_TAGS);
-            options.setRunOnly(only);
-            // what passed is kept by rule, not element by element: listing every passing node costs minutes
-            options.setResultTypes(List.of("violations", "incomplete"));
-            for (Path page : pages) {
-                long p0 = System.nanoTime();
-                driver.get(page.toUri().toString());
-                Results axe = new AxeBuilder().withOptions(options).setLegacyMode(true).analyze(driver);
-                took.put(System.nanoTime() - p0, label(page));
-                if (axe.isErrored()) {
-                    problems.add(label(page) + ": axe-core could not check the page: " + axe.getErrorMessage());
-                    continue;
-                }
-                if (axe.getTestEngine() != null) {
-                    engine = axe.getTestEngine().getName() + " " + axe.getTestEngine().getVersion();
-                }
-                results.put(label(page), Map.of(
-                        "violations", axe.getViolations().stream().map(SiteIT::ruleReport).toList(),
-                        "incomplete", axe.getIncomplete().stream().map(SiteIT::ruleReport).toList(),
-                        "passes", axe.getPasses().stream().map(Rule::getId).toList(),
-                        "inapplicable", axe.getInapplicable().stream().map(Rule::getId).toList()));
-                for (Rule rule : axe.getViolations()) {
-                    boolean blocking = SERIOUS.contains(String.valueOf(rule.getImpact()))
-                            || TEMPLATE_RULES.contains(rule.getId());
-                    for (CheckedNode node : rule.getNodes()) {
-                        (blocking ? problems : others).add("%s: %s (%s: %s) at %s: %s".formatted(label(page),
-                                rule.getId(), rule.getImpact(), rule.getHelp(), node.getTarget(), shorten(node.getHtml())));
-                    }
+        for (var visit : visits().entrySet()) {
+            Path page = visit.getKey();
+            Map<String, Object> axe = visit.getValue().axe();
+            if (axe == null) {
+                continue; // a file page beside the sample of its kind (see audited)
+            }
+            took.put(visit.getValue().axeNanos(), label(page));
+            if (axe.containsKey("error")) {
+                problems.add(label(page) + ": axe-core could not check the page: " + axe.get("error"));
+                continue;
+            }
+            engine = String.valueOf(axe.get("engine"));
+            results.put(label(page), Map.of("violations", axe.get("violations"), "incomplete", axe.get("incomplete"),
+                    "passes", axe.get("passes"), "inapplicable", axe.get("inapplicable")));
+            for (Object v : (List<?>) axe.get("violations")) {
+                Map<String, Object> rule = asMap(v);
+                String id = String.valueOf(rule.get("id")), impact = String.valueOf(rule.get("impact"));
+                boolean blocking = SERIOUS.contains(impact) || TEMPLATE_RULES.contains(id);
+                for (Object n : (List<?>) rule.get("nodes")) {
+                    Map<String, Object> node = asMap(n);
+                    (blocking ? problems : others).add("%s: %s (%s: %s) at %s: %s".formatted(label(page), id, impact,
+                            rule.get("help"), node.get("target"), shorten(String.valueOf(node.get("html")))));
                 }
             }
         }
@@ -289,16 +315,190 @@ class SiteIT {
         report.put("tags", AXE_TAGS);
         report.put("pages", results);
         Files.writeString(A11Y, new Json().toJson(report));
-        report("accessibility check", "%d pages, %d violations to fix, %d others (%s)".formatted(results.size(),
-                problems.size(), others.size(), ROOT.relativize(A11Y)), t0);
+        report("accessibility check", "%d of %d pages, %d violations to fix, %d others (%s)".formatted(results.size(),
+                pages.size(), problems.size(), others.size(), ROOT.relativize(A11Y)), t0);
         others.forEach(o -> System.out.println("[site] axe, minor or moderate, in a page's text: " + o));
         // the slowest pages, for whoever keeps the course check fast
         took.entrySet().stream().limit(3).forEach(e -> System.out.printf("[site] axe: %.1f s for %s%n", e.getKey() / 1e9, e.getValue()));
+        assertThat(results).as("pages axe-core checked").isNotEmpty();
         // a broken template breaks every page: the first hundred say what, the file says where else
         List<String> shown = problems.size() <= 100 ? problems : Stream.concat(problems.stream().limit(100),
                 Stream.of("... and %d more".formatted(problems.size() - 100))).toList();
         assertThat(shown).as("axe-core violations in target/site that are serious or critical, or the page template's "
                 + "(rule, impact, element, page; all results in %s)", ROOT.relativize(A11Y)).isEmpty();
+    }
+
+    @Test
+    @DisplayName("every highlighted token of every code listing, on every page, has a contrast of at least 4.5:1 against its background")
+    @Timeout(value = 10, unit = TimeUnit.MINUTES)
+    void everyCodeTokenIsReadable() throws IOException {
+        assumeChromium("contrast check of code listings");
+        long t0 = System.nanoTime();
+        var problems = new ArrayList<String>();
+        var pairs = new TreeSet<String>();
+        for (var visit : visits().entrySet()) {
+            for (var pair : visit.getValue().tokens().entrySet()) {
+                String[] colours = pair.getKey().split(" on ");
+                double ratio = contrast(colours[0], colours[1]);
+                pairs.add(pair.getKey());
+                if (!(ratio >= 4.5)) {
+                    problems.add("%s: %s on %s is %.2f:1 (WCAG AA asks 4.5:1 of text), e.g. %s".formatted(
+                            label(visit.getKey()), colours[0], colours[1], ratio, pair.getValue()));
+                }
+            }
+        }
+        report("contrast check of code listings", "%d colour pairs on %d pages".formatted(pairs.size(), pages.size()), t0);
+        assertThat(pairs).as("colour pairs of highlighted code tokens on the site (none: the check saw no listing)")
+                .isNotEmpty();
+        assertThat(problems).as("code tokens too faint to read (the palette is workbook.rb's Palette)").isEmpty();
+    }
+
+    /// The contrast ratio of two CSS colours (`rgb(r, g, b)` or opaque `rgba`), as WCAG 2.1 defines it; NaN if
+    /// either is (semi-)transparent, which this check cannot judge.
+    static double contrast(String foreground, String background) {
+        double[] f = rgb(foreground), b = rgb(background);
+        if (f == null || b == null) {
+            return Double.NaN;
+        }
+        double lf = luminance(f), lb = luminance(b);
+        return (Math.max(lf, lb) + 0.05) / (Math.min(lf, lb) + 0.05);
+    }
+
+    private static double[] rgb(String css) {
+        Matcher m = Pattern.compile("rgba?\\((\\d+), (\\d+), (\\d+)(?:, ([\\d.]+))?\\)").matcher(css.strip());
+        if (!m.matches() || (m.group(4) != null && Double.parseDouble(m.group(4)) < 1)) {
+            return null;
+        }
+        return new double[] {Integer.parseInt(m.group(1)), Integer.parseInt(m.group(2)), Integer.parseInt(m.group(3))};
+    }
+
+    private static double luminance(double[] rgb) {
+        double[] c = new double[3];
+        for (int i = 0; i < 3; i++) {
+            double v = rgb[i] / 255;
+            c[i] = v <= 0.04045 ? v / 12.92 : Math.pow((v + 0.055) / 1.055, 2.4);
+        }
+        return 0.2126 * c[0] + 0.7152 * c[1] + 0.0722 * c[2];
+    }
+
+    /// Every distinct colour of a highlighted token on the page and the background it is drawn on (the nearest
+    /// that is not transparent), each with one token that has it: `{"rgb(207, 34, 46) on rgb(246, 248, 250)": "kd: class"}`.
+    private static final String TOKEN_COLOURS = """
+            const seen = {}, backgrounds = new Map();
+            const background = el => {
+              if (!el) return 'rgb(255, 255, 255)';
+              if (!backgrounds.has(el)) {
+                const b = getComputedStyle(el).backgroundColor;
+                backgrounds.set(el, /^rgba\\(.*, 0\\)$|^transparent$/.test(b) ? background(el.parentElement) : b);
+              }
+              return backgrounds.get(el);
+            };
+            for (const span of document.querySelectorAll('pre.rouge span')) {
+              if (!span.textContent.trim()) continue;
+              const key = getComputedStyle(span).color + ' on ' + background(span);
+              if (!(key in seen)) seen[key] = span.className + ': ' + span.textContent.trim().slice(0, 40);
+            }
+            return seen;
+            """;
+
+    /// One page opened in the browser: what failed while it loaded, and axe-core's verdict if it was audited.
+    record Visit(List<String> loadProblems, Map<String, Object> axe, long axeNanos, Map<String, Object> tokens) {
+    }
+
+    /// Opens every page once, for the browser check and the accessibility check together.
+    private static synchronized Map<Path, Visit> visits() throws IOException {
+        if (visits != null) {
+            return visits;
+        }
+        long t0 = System.nanoTime();
+        ChromeDriver driver = browser();
+        Set<Path> audited = audited();
+        // what the browser did before (another check's pages) is not these pages' doing
+        driver.executeCdpCommand("Emulation.clearDeviceMetricsOverride", Map.of());
+        driver.get("about:blank");
+        driver.manage().logs().get(LogType.PERFORMANCE);
+        driver.manage().logs().get(LogType.BROWSER);
+        var visited = new LinkedHashMap<Path, Visit>();
+        for (Path page : pages) {
+            var problems = new ArrayList<String>();
+            driver.get(page.toUri().toString());
+            // one round trip for both: the images that did not load, and the code tokens' colours
+            Map<String, Object> seen = asMap(driver.executeScript("return {broken: Array.from(document.images)"
+                    + ".filter(i => !i.complete || i.naturalWidth === 0).map(i => i.getAttribute('src')), "
+                    + "tokens: (() => {" + TOKEN_COLOURS + "})()};"));
+            if (seen.get("broken") instanceof List<?> images && !images.isEmpty()) {
+                problems.add(label(page) + ": images that did not load: " + images);
+            }
+            problems.addAll(requestProblems(page, driver.manage().logs().get(LogType.PERFORMANCE).getAll()));
+            for (LogEntry entry : driver.manage().logs().get(LogType.BROWSER)) {
+                if (entry.getLevel().intValue() >= java.util.logging.Level.SEVERE.intValue()) {
+                    problems.add(label(page) + ": console error: " + entry.getMessage());
+                }
+            }
+            Map<String, Object> axe = null;
+            long a0 = System.nanoTime(), axeNanos = 0;
+            if (audited.contains(page)) {
+                axe = asMap(driver.executeAsyncScript(AXE_RUN, AXE_TAGS));
+                axeNanos = System.nanoTime() - a0;
+            }
+            visited.put(page, new Visit(problems, axe, axeNanos, asMap(seen.get("tokens"))));
+        }
+        visits = visited;
+        report("pages opened for the browser and accessibility checks", "%d pages, %d of them audited by axe-core in %.1f s"
+                .formatted(pages.size(), audited.size(), visited.values().stream().mapToLong(Visit::axeNanos).sum() / 1e9), t0);
+        return visits;
+    }
+
+    /// The pages axe-core checks: every page but the file pages (a repository file as a highlighted listing, made
+    /// by one template, workbook.rb's file_page), of which it checks one of each kind (top folder and extension).
+    /// axe-core spends its time on a listing's highlighted tokens, a few thousand per file; a file page has nothing
+    /// else of its own, and every token colour is checked against the listing's background on the pages that are
+    /// audited (chapter and solution pages are full of the same highlighted Java), so the other file pages would
+    /// repeat the sample's verdict at 5-20 s each.
+    private static Set<Path> audited() {
+        var sampled = new HashSet<String>();
+        var audited = new TreeSet<Path>();
+        for (Path page : pages) {
+            String name = SITE.relativize(page).toString();
+            Matcher file = Pattern.compile("^([^/]+)/.*\\.([a-z]+)\\.html$").matcher(name);
+            if (!file.matches() || file.group(2).equals("adoc") || sampled.add(file.group(1) + "." + file.group(2))) {
+                audited.add(page);
+            }
+        }
+        return audited;
+    }
+
+    /// Runs axe-core (put on every page by {@link Chromium#start}) on the page: violations with their elements,
+    /// the other rules by id only (resultTypes: axe then skips collecting every element that passed). It leaves out
+    /// the highlighted tokens of code listings, a few thousand spans a page that cost its color-contrast rule most of
+    /// its time, and nothing but their colour to judge: {@link #everyCodeTokenIsReadable} measures every one of them,
+    /// on every page.
+    private static final String AXE_RUN = """
+            const tags = arguments[0], done = arguments[arguments.length - 1];
+            if (!window.axe) { done({error: 'axe-core is not on the page'}); return; }
+            axe.run({exclude: [['pre.rouge span']]}, {runOnly: {type: 'tag', values: tags}, resultTypes: ['violations']}).then(r => done({
+              engine: r.testEngine.name + ' ' + r.testEngine.version,
+              violations: r.violations.map(rule => ({id: rule.id, impact: rule.impact, help: rule.help,
+                  helpUrl: rule.helpUrl, tags: rule.tags, nodes: rule.nodes.map(n => ({target: '[' + n.target.join(', ') + ']',
+                  html: n.html, failureSummary: n.failureSummary}))})),
+              incomplete: r.incomplete.map(rule => rule.id), passes: r.passes.map(rule => rule.id),
+              inapplicable: r.inapplicable.map(rule => rule.id)}), e => done({error: String(e)}));
+            """;
+
+    /// The one browser every check of this class uses (starting one costs seconds); closed after the last.
+    private static synchronized ChromeDriver browser() throws IOException {
+        if (chromium == null) {
+            chromium = Chromium.start();
+        }
+        return chromium.driver();
+    }
+
+    @AfterAll
+    static void closeBrowser() {
+        if (chromium != null) {
+            chromium.close();
+            chromium = null;
+        }
     }
 
     @Test
@@ -338,68 +538,66 @@ class SiteIT {
         Path page = SITE.resolve("chapters").resolve(chapter.getFileName()).resolve("README.html");
         long t0 = System.nanoTime();
         Files.createDirectories(SHOTS);
-        try (var chromium = Chromium.start()) {
-            ChromeDriver driver = chromium.driver();
-            driver.get(page.toUri().toString());
-            driver.executeScript(KEYBOARD_JS);
-            @SuppressWarnings("unchecked")
-            List<String> expected = (List<String>) driver.executeScript("return workbookTabStops()");
-            assertThat(expected).as("elements of %s that take the focus", label(page)).isNotEmpty();
-            assertThat(expected.getFirst()).as("the first tab stop of %s (a skip link to the text)", label(page))
-                    .startsWith("a.skip-link");
-            assertThat(expected).as("tab stops of %s", label(page))
-                    .anyMatch(stop -> stop.startsWith("nav.sitebar a"))
-                    .anyMatch(stop -> stop.startsWith("pre[Code listing"));
-            for (int width : List.of(1280, 390)) {
-                driver.executeCdpCommand("Emulation.setDeviceMetricsOverride", Map.of("width", width, "height", 900,
-                        "deviceScaleFactor", 1, "mobile", width < 500));
-                assertThat(driver.executeScript("return workbookUnreachableScrollers()"))
-                        .as("elements of %s that scroll at %d px wide but cannot take the focus (a keyboard could not "
-                                + "scroll them)", label(page), width)
-                        .asInstanceOf(LIST).isEmpty();
-            }
-            driver.executeCdpCommand("Emulation.clearDeviceMetricsOverride", Map.of());
-            driver.get(page.toUri().toString());
-            driver.executeScript(KEYBOARD_JS);
-
-            var reached = new ArrayList<String>();
-            var noRing = new ArrayList<String>();
-            var shots = new LinkedHashMap<String, String>(Map.of("a.skip-link", "keyboard-skip-link.png",
-                    "nav.sitebar a", "keyboard-navigation.png", "pre[Code listing", "keyboard-code-listing.png"));
-            for (int i = 0; i < expected.size(); i++) {
-                new Actions(driver).sendKeys(Keys.TAB).perform();
-                @SuppressWarnings("unchecked")
-                Map<String, Object> focused = (Map<String, Object>) driver.executeScript("return workbookFocused()");
-                String stop = String.valueOf(focused.get("name"));
-                reached.add(stop);
-                if (!Boolean.TRUE.equals(focused.get("ring"))) {
-                    noRing.add(stop + " (" + focused.get("outline") + ")");
-                }
-                if (!Boolean.TRUE.equals(focused.get("onScreen"))) {
-                    noRing.add(stop + " is focused but not on the screen");
-                }
-                for (var shot : List.copyOf(shots.entrySet())) {
-                    if (stop.startsWith(shot.getKey())) {
-                        Map<String, Object> png = driver.executeCdpCommand("Page.captureScreenshot", Map.of("format", "png"));
-                        Files.write(SHOTS.resolve(shot.getValue()), Base64.getDecoder().decode((String) png.get("data")));
-                        shots.remove(shot.getKey());
-                    }
-                }
-            }
-            assertThat(reached).as("what Tab reaches on %s, press by press (expected: every link and listing, in the "
-                    + "order of the page)", label(page)).containsExactlyElementsOf(expected);
-            assertThat(noRing).as("focused elements of %s without a visible focus ring (an outline of 2 px or more)",
-                    label(page)).isEmpty();
-
-            // The skip link leads past the course bar and the contents: the next Tab is inside the text.
-            driver.get(page.toUri().toString());
-            driver.executeScript(KEYBOARD_JS);
-            new Actions(driver).sendKeys(Keys.TAB).sendKeys(Keys.ENTER).sendKeys(Keys.TAB).perform();
-            @SuppressWarnings("unchecked")
-            Map<String, Object> afterSkip = (Map<String, Object>) driver.executeScript("return workbookFocused()");
-            assertThat(afterSkip.get("inText")).as("after Tab, Enter on the skip link and Tab, the focus is on %s: "
-                    + "it should be inside the text (#content)", afterSkip.get("name")).isEqualTo(true);
+        ChromeDriver driver = browser();
+        driver.get(page.toUri().toString());
+        driver.executeScript(KEYBOARD_JS);
+        @SuppressWarnings("unchecked")
+        List<String> expected = (List<String>) driver.executeScript("return workbookTabStops()");
+        assertThat(expected).as("elements of %s that take the focus", label(page)).isNotEmpty();
+        assertThat(expected.getFirst()).as("the first tab stop of %s (a skip link to the text)", label(page))
+                .startsWith("a.skip-link");
+        assertThat(expected).as("tab stops of %s", label(page))
+                .anyMatch(stop -> stop.startsWith("nav.sitebar a"))
+                .anyMatch(stop -> stop.startsWith("pre[Code listing"));
+        for (int width : List.of(1280, 390)) {
+            driver.executeCdpCommand("Emulation.setDeviceMetricsOverride", Map.of("width", width, "height", 900,
+                    "deviceScaleFactor", 1, "mobile", width < 500));
+            assertThat(driver.executeScript("return workbookUnreachableScrollers()"))
+                    .as("elements of %s that scroll at %d px wide but cannot take the focus (a keyboard could not "
+                            + "scroll them)", label(page), width)
+                    .asInstanceOf(LIST).isEmpty();
         }
+        driver.executeCdpCommand("Emulation.clearDeviceMetricsOverride", Map.of());
+        driver.get(page.toUri().toString());
+        driver.executeScript(KEYBOARD_JS);
+
+        var reached = new ArrayList<String>();
+        var noRing = new ArrayList<String>();
+        var shots = new LinkedHashMap<String, String>(Map.of("a.skip-link", "keyboard-skip-link.png",
+                "nav.sitebar a", "keyboard-navigation.png", "pre[Code listing", "keyboard-code-listing.png"));
+        for (int i = 0; i < expected.size(); i++) {
+            new Actions(driver).sendKeys(Keys.TAB).perform();
+            @SuppressWarnings("unchecked")
+            Map<String, Object> focused = (Map<String, Object>) driver.executeScript("return workbookFocused()");
+            String stop = String.valueOf(focused.get("name"));
+            reached.add(stop);
+            if (!Boolean.TRUE.equals(focused.get("ring"))) {
+                noRing.add(stop + " (" + focused.get("outline") + ")");
+            }
+            if (!Boolean.TRUE.equals(focused.get("onScreen"))) {
+                noRing.add(stop + " is focused but not on the screen");
+            }
+            for (var shot : List.copyOf(shots.entrySet())) {
+                if (stop.startsWith(shot.getKey())) {
+                    Map<String, Object> png = driver.executeCdpCommand("Page.captureScreenshot", Map.of("format", "png"));
+                    Files.write(SHOTS.resolve(shot.getValue()), Base64.getDecoder().decode((String) png.get("data")));
+                    shots.remove(shot.getKey());
+                }
+            }
+        }
+        assertThat(reached).as("what Tab reaches on %s, press by press (expected: every link and listing, in the "
+                + "order of the page)", label(page)).containsExactlyElementsOf(expected);
+        assertThat(noRing).as("focused elements of %s without a visible focus ring (an outline of 2 px or more)",
+                label(page)).isEmpty();
+
+        // The skip link leads past the course bar and the contents: the next Tab is inside the text.
+        driver.get(page.toUri().toString());
+        driver.executeScript(KEYBOARD_JS);
+        new Actions(driver).sendKeys(Keys.TAB).sendKeys(Keys.ENTER).sendKeys(Keys.TAB).perform();
+        @SuppressWarnings("unchecked")
+        Map<String, Object> afterSkip = (Map<String, Object>) driver.executeScript("return workbookFocused()");
+        assertThat(afterSkip.get("inText")).as("after Tab, Enter on the skip link and Tab, the focus is on %s: "
+                + "it should be inside the text (#content)", afterSkip.get("name")).isEqualTo(true);
         report("keyboard check", label(page) + ", screenshots in " + ROOT.relativize(SHOTS), t0);
     }
 
@@ -445,22 +643,19 @@ class SiteIT {
             };
             """;
 
-    /// One rule's violations (or incomplete checks) on a page, as site-a11y.json keeps them.
-    private static Map<String, Object> ruleReport(Rule rule) {
-        var report = new LinkedHashMap<String, Object>();
-        report.put("id", rule.getId());
-        report.put("impact", String.valueOf(rule.getImpact()));
-        report.put("help", rule.getHelp());
-        report.put("helpUrl", rule.getHelpUrl());
-        report.put("tags", rule.getTags());
-        report.put("nodes", rule.getNodes().stream().map(n -> Map.of("target", String.valueOf(n.getTarget()),
-                "html", String.valueOf(n.getHtml()), "failureSummary", String.valueOf(n.getFailureSummary()))).toList());
-        return report;
-    }
-
     private static String shorten(String html) {
         String one = String.valueOf(html).replaceAll("\\s+", " ");
         return one.length() <= 160 ? one : one.substring(0, 157) + "...";
+    }
+
+    /// axe-core's script, as its Selenium jar carries it.
+    private static String axeSource() {
+        try (var in = SiteIT.class.getResourceAsStream("/axe.min.js")) {
+            assertThat(in).as("axe.min.js on the class path (com.deque.html.axe-core:selenium)").isNotNull();
+            return new String(in.readAllBytes(), StandardCharsets.UTF_8);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
     }
 
     private static void assumeChromium(String check) {
@@ -489,7 +684,9 @@ class SiteIT {
             var driver = new ChromeDriver(service, options);
             try {
                 driver.manage().timeouts().pageLoadTimeout(Duration.ofSeconds(30));
-                driver.manage().timeouts().scriptTimeout(Duration.ofSeconds(60));
+                driver.manage().timeouts().scriptTimeout(Duration.ofSeconds(120));
+                // axe-core on every page from its first line: once here, not 560 kB through WebDriver per page
+                driver.executeCdpCommand("Page.addScriptToEvaluateOnNewDocument", Map.of("source", AXE_SOURCE));
                 driver.executeCdpCommand("Network.enable", Map.of());
                 driver.executeCdpCommand("Network.setBlockedURLs", Map.of("urls",
                         List.of("http://*", "https://*", "ws://*", "wss://*", "ftp://*")));

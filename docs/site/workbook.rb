@@ -458,6 +458,27 @@ module SocketWorkbook
     end
   end
 
+  # What a lesson printed when the site was built (chapters/course-check/LessonOutput.java writes it before the
+  # render; a chapter's "See it" includes {workbook-lesson-output}/<Lesson>.adoc). If it was not made, the page says
+  # how to see it instead of failing the build.
+  class LessonOutput < Asciidoctor::Extensions::IncludeProcessor
+    def handles? *args # (target) or, in newer Asciidoctor, (doc, target)
+      %r{/_lesson-output/[A-Za-z0-9]+Lesson\.adoc\z}.match? args.last.to_s
+    end
+
+    def process doc, reader, target, attributes
+      path = File.absolute_path target, doc.base_dir
+      text = if File.file? path
+        File.read path, mode: 'r:UTF-8'
+      else
+        lesson = %(#{File.basename target, '.adoc'}.java)
+        chapter = SocketWorkbook.chapters(doc).find {|c| c.lesson == lesson }
+        %(The lesson's output is shown here once the site build has run it: run `./jbang #{chapter ? chapter.alias_name : lesson}` to see what it prints.\n)
+      end
+      reader.push_include text, path, target, 1, attributes
+    end
+  end
+
   class Head < Asciidoctor::Extensions::DocinfoProcessor
     use_dsl
     at_location :head
@@ -495,6 +516,7 @@ end
 
 Asciidoctor::Extensions.register do
   tree_processor SocketWorkbook::Chrome
+  include_processor SocketWorkbook::LessonOutput
   docinfo_processor SocketWorkbook::Head
   docinfo_processor SocketWorkbook::Bar
   postprocessor SocketWorkbook::Links
