@@ -18,18 +18,15 @@ void main() throws Exception {
             int port = listener.getLocalPort();
             var ladder = wire.ladder(port);
             step("listen(backlog 1) on :" + port + "; two clients connect, nobody calls accept()");
-            // tag::fill[]
             ladder.server("listen(backlog 1)");
             var first = new Socket(LOOPBACK, port);
             ladder.client("connect() returned: 1st");
             var second = new Socket(LOOPBACK, port);
             ladder.client("connect() returned: 2nd").states();
-            // end::fill[]
             ladder.print();
             if (linux) IO.println("  LISTEN row: " + ProcNetTcp.listenerOf(listener).orElseThrow());
 
             step("A third client: its SYN finds the accept queue full");
-            // tag::overflow[]
             long overflows = listenOverflows();
             var third = SocketChannel.open();
             third.configureBlocking(false);
@@ -48,7 +45,6 @@ void main() throws Exception {
             third.register(selector, SelectionKey.OP_CONNECT);
             int ready = selector.select(3_000);                      // the next retransmission gets in
             ladder.client("select() -> " + ready + ", finishConnect() -> " + third.finishConnect()).states();
-            // end::overflow[]
             ladder.print();
             IO.println("  SYN_RECV rows while the queue was full: %d; the SYN was sent again %s".formatted(
                     synSent.stream().filter(e -> e.state() == ProcNetTcp.State.SYN_RECV).count(),

@@ -18,7 +18,6 @@ void main() throws Exception {
         try (var listener = new ServerSocket(0, 50, loopback)) {
             var server = new InetSocketAddress(loopback, listener.getLocalPort());
             step("The three-way handshake: SYN →, ← SYN-ACK, ACK →; then 5 bytes of data");
-            // tag::handshake[]
             var ladder = wire.ladder(server.getPort());
             ladder.server("listen()").states();
             ladder.client("connect()");
@@ -31,7 +30,6 @@ void main() throws Exception {
             client.getOutputStream().write("hello".getBytes(StandardCharsets.US_ASCII));
             byte[] got = accepted.getInputStream().readNBytes(5);
             ladder.server("read() -> " + got.length + " bytes");
-            // end::handshake[]
             ladder.print();
             if (wire.live()) IO.println("""
                       Each side chose its own ISN (initial sequence number) and the numbers above count from it, as
@@ -49,7 +47,6 @@ void main() throws Exception {
             var server = new InetSocketAddress(loopback, listener.getLocalPort());
             try (var lost = wire.dropSyns(server.getPort()).orElseThrow()) {
                 step("Every SYN to :" + server.getPort() + " is dropped. connect() with Java's timeout, 1500 ms");
-                // tag::java-timeout[]
                 var ladder = wire.ladder(server.getPort());
                 ladder.note("nft drops " + lost.what());
                 ladder.client("connect(timeout 1500 ms)");
@@ -58,11 +55,9 @@ void main() throws Exception {
                 } catch (IOException e) {
                     ladder.client("threw " + e);
                 }
-                // end::java-timeout[]
                 ladder.print();
 
                 step("The same with no timeout: the kernel retransmits the SYN, then gives up itself (ETIMEDOUT)");
-                // tag::kernel-timeout[]
                 ladder = wire.ladder(server.getPort());
                 ladder.note("nft drops " + lost.what());
                 ladder.client("connect()");
@@ -71,7 +66,6 @@ void main() throws Exception {
                 } catch (IOException e) {
                     ladder.client("threw " + e);
                 }
-                // end::kernel-timeout[]
                 ladder.print();
                 IO.println("""
                           The SYN went out again after 1 s (tcp_syn_linear_timeouts = 1: at the initial RTO), then

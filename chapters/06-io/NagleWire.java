@@ -38,7 +38,6 @@ void main() throws Exception {
     }
 }
 
-// tag::exchange[]
 /// One request as two small writes, then the 1-byte reply; returns how long it took in nanoseconds.
 long exchange(Socket client, Wire.Ladder ladder) throws IOException {
     long start = System.nanoTime();
@@ -50,7 +49,6 @@ long exchange(Socket client, Wire.Ladder ladder) throws IOException {
     mark(ladder, "read() -> " + reply);
     return System.nanoTime() - start;
 }
-// end::exchange[]
 
 /// The server: reads a whole 110-byte request, answers with one byte.
 void answer(Socket server) {

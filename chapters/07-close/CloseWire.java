@@ -20,7 +20,6 @@ void main() throws Exception {
             var client = new Socket(LOOPBACK, listener.getLocalPort());
             var server = listener.accept();
             ladder.note("connected").states();
-            // tag::orderly[]
             ladder.client("close()");
             client.close();                                        // FIN →
             ladder.states();
@@ -30,7 +29,6 @@ void main() throws Exception {
             server.close();                                        // ← FIN
             awaitState(listener.getLocalPort(), ProcNetTcp.State.TIME_WAIT);
             ladder.states();
-            // end::orderly[]
             ladder.print();
         }
 
@@ -40,7 +38,6 @@ void main() throws Exception {
             ladder.client("connect()");
             var client = new Socket(LOOPBACK, listener.getLocalPort());
             var server = listener.accept();
-            // tag::half-close[]
             ladder.client("write(\"request\")");
             client.getOutputStream().write("request".getBytes(StandardCharsets.US_ASCII));
             ladder.client("shutdownOutput()");
@@ -53,7 +50,6 @@ void main() throws Exception {
             server.close();
             byte[] reply = client.getInputStream().readAllBytes();
             ladder.client("readAllBytes() -> " + reply.length + " bytes, then EOF").states();
-            // end::half-close[]
             client.close();
             ladder.print();
         }
@@ -65,7 +61,6 @@ void main() throws Exception {
             ladder.client("connect()");
             var client = new Socket(LOOPBACK, port);
             var server = listener.accept();
-            // tag::unread[]
             ladder.client("write(100 bytes)");
             client.getOutputStream().write(new byte[100]);
             awaitUnread(port, server);
@@ -77,7 +72,6 @@ void main() throws Exception {
                 ladder.client("read() threw " + e.getMessage());
             }
             ladder.states();
-            // end::unread[]
             client.close();
             ladder.print();
         }
@@ -88,7 +82,6 @@ void main() throws Exception {
             ladder.client("connect()");
             var client = new Socket(LOOPBACK, listener.getLocalPort());
             var server = listener.accept();
-            // tag::linger0[]
             ladder.client("setSoLinger(true, 0); close()");
             client.setSoLinger(true, 0);
             client.close();                                        // RST at once, no FIN, no TIME_WAIT
@@ -98,7 +91,6 @@ void main() throws Exception {
                 ladder.server("read() threw " + e.getMessage());
             }
             ladder.states();
-            // end::linger0[]
             server.close();
             ladder.print();
         }

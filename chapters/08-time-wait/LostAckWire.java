@@ -39,7 +39,6 @@ void lostAck(Wire wire) throws IOException {
         var pair = connect(listener, ladder);
         Socket client = pair[0], server = pair[1];
         int clientPort = client.getLocalPort();
-        // tag::lost-ack[]
         try (var lost = wire.dropPureAcks(clientPort, port, 1).orElseThrow()) {
             Instant start = Instant.now();
             ladder.note("nft drops " + lost.what());
@@ -60,7 +59,6 @@ void lostAck(Wire wire) throws IOException {
                     rows -> rows.stream().noneMatch(e -> e.state() == ProcNetTcp.State.LAST_ACK), Duration.ofSeconds(1));
             ladder.note("the FIN came again; TIME_WAIT answered it").states();
         }
-        // end::lost-ack[]
         ladder.print();
         IO.println("""
                   The server sat in LAST_ACK until its FIN was acknowledged. Had the client's socket been gone
@@ -91,14 +89,12 @@ void assassinate(Wire wire, String rfc1337) throws IOException {
                 .orElseThrow();
         ProcNetTcp.awaitState(clientEnd, serverEnd, ProcNetTcp.State.TIME_WAIT, Duration.ofSeconds(1));
         ladder.states();
-        // tag::assassinate[]
         // In window: exactly the sequence number TIME_WAIT expects next from the server (its FIN + 1).
         var rst = Wire.rst(serverEnd, clientEnd, (fin.segment().seq() + 1) & 0xFFFF_FFFFL);
         ladder.note("a forged RST from the server's address and port, seq = its FIN + 1");
         Instant sent = Instant.now();
         wire.inject(rst);
         wire.await(sent, s -> s.is(Wire.RST), Duration.ofSeconds(1)).orElseThrow();
-        // end::assassinate[]
         if (rfc1337.equals("0")) {
             ProcNetTcp.await("the TIME_WAIT row to vanish", rows -> rows.stream()
                     .noneMatch(e -> e.is(clientEnd, serverEnd)), Duration.ofSeconds(1));

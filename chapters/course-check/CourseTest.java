@@ -1,12 +1,10 @@
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.lang.reflect.Field;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
@@ -26,7 +24,6 @@ import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestFactory;
 import org.junit.jupiter.api.Timeout;
-import org.junit.jupiter.api.extension.RegisterExtension;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
@@ -34,7 +31,7 @@ import static org.junit.jupiter.api.DynamicTest.dynamicTest;
 
 /// The course checks itself (run by `./mvnw verify -Psolutions`, where the graded tests already run on solutions/):
 /// every graded test fails on the untouched exercises, every known-bad implementation is caught by the tests it
-/// names, every lesson runs to exit 0 within its budget, and the chapters keep the shape a newcomer relies on.
+/// names, every lesson runs to exit 0 within its budget (the chapters' shape: ChapterShapeTest).
 ///
 /// Trees other than solutions/ are graded in JVMs of their own ({@link GradeRun}), with their classes first on the
 /// class path, so a stub or a known-bad class stands in for the solution of the same name.
@@ -43,7 +40,7 @@ import static org.junit.jupiter.api.DynamicTest.dynamicTest;
 @DisplayName("The course")
 class CourseTest {
 
-    private static final Path ROOT = Path.of("").toAbsolutePath();
+    private static final Path ROOT = Course.ROOT;
     private static final Path WORK = ROOT.resolve("target/course-check");
     private static final Duration LESSON_BUDGET = Duration.ofSeconds(5);
     private static final Duration RUN_BOUND = Duration.ofMinutes(3);
@@ -238,15 +235,15 @@ class CourseTest {
     @TestFactory
     @DisplayName("every known-bad implementation is caught by the tests it names")
     Stream<DynamicTest> everyKnownBadImplementationIsCaught() {
-        return knownBadRuns.entrySet().stream().map(run -> dynamicTest(label(run.getKey().patch()), () -> {
+        return knownBadRuns.entrySet().stream().map(run -> dynamicTest(Course.label(run.getKey().patch()), () -> {
             KnownBad bug = run.getKey();
-            assertThat(bug.caughtBy()).as("tests named in a \"Caught by: Test#method\" line of %s", label(bug.patch()))
+            assertThat(bug.caughtBy()).as("tests named in a \"Caught by: Test#method\" line of %s", Course.label(bug.patch()))
                     .isNotEmpty();
             List<Row> rows = run.getValue().join();
-            assertThat(rows.stream().map(Row::test)).as("tests run against %s", label(bug.patch()))
+            assertThat(rows.stream().map(Row::test)).as("tests run against %s", Course.label(bug.patch()))
                     .containsExactlyInAnyOrderElementsOf(bug.caughtBy());
             assertThat(rows.stream().filter(r -> !r.status().equals("FAILED")).map(Row::test))
-                    .as("tests that should catch %s but did not fail", label(bug.patch()))
+                    .as("tests that should catch %s but did not fail", Course.label(bug.patch()))
                     .isEmpty();
         }));
     }
@@ -254,95 +251,24 @@ class CourseTest {
     @TestFactory
     @DisplayName("every lesson runs to exit 0 within its budget")
     Stream<DynamicTest> everyLessonRunsWithinItsBudget() {
-        return lessonRuns.entrySet().stream().map(run -> dynamicTest(label(run.getKey()), () -> {
+        return lessonRuns.entrySet().stream().map(run -> dynamicTest(Course.label(run.getKey()), () -> {
             Child[] ran = run.getValue().join();
             Child build = ran[0], lesson = ran[1];
             assertThat(build.exit()).as("`./jbang build %s` exit status; its output:%n%s",
-                    label(run.getKey()), build.tail()).isZero();
+                    Course.label(run.getKey()), build.tail()).isZero();
             assertThat(lesson.exit()).as("`./jbang %s` exit status; its output:%n%s",
-                    label(run.getKey()), lesson.tail()).isZero();
+                    Course.label(run.getKey()), lesson.tail()).isZero();
             String name = run.getKey().getFileName().toString().replace(".java", ""), log = Files.readString(lesson.log());
             for (String line : Files.isDirectory(Path.of("/proc/self/fd")) ? LESSON_SHOWS.getOrDefault(name, List.of()) : List.<String>of()) {
-                assertThat(log).as("`./jbang %s` output, which its chapter's text describes", label(run.getKey())).contains(line);
+                assertThat(log).as("`./jbang %s` output, which its chapter's text describes", Course.label(run.getKey())).contains(line);
             }
             for (String line : LESSON_NEVER_SHOWS.getOrDefault(name, List.of())) {
-                assertThat(log).as("`./jbang %s` output, which must not contradict its chapter's text", label(run.getKey()))
+                assertThat(log).as("`./jbang %s` output, which must not contradict its chapter's text", Course.label(run.getKey()))
                         .doesNotContain(line);
             }
-            assertThat(lesson.took()).as("time `./jbang %s` took (budget %s)", label(run.getKey()), LESSON_BUDGET)
+            assertThat(lesson.took()).as("time `./jbang %s` took (budget %s)", Course.label(run.getKey()), LESSON_BUDGET)
                     .isLessThanOrEqualTo(LESSON_BUDGET);
         }));
-    }
-
-    @Test
-    @DisplayName("every chapter has its text, one lesson and graded tests; exercises and solutions mirror each other")
-    void everyChapterHasItsShape() throws IOException {
-        List<Path> chapters = chapters();
-        assertThat(chapters).as("chapter folders chapters/NN-name").isNotEmpty();
-        for (Path chapter : chapters) {
-            String id = chapter.getFileName().toString();
-            assertThat(chapter.resolve("README.adoc")).as("the text of " + id).isRegularFile();
-            assertThat(files(chapter, "Lesson.java")).as("the lesson script of " + id).hasSize(1);
-            assertThat(files(chapter, "Test.java")).as("graded test classes of " + id).isNotEmpty();
-            assertThat(KnownBad.all(ROOT.resolve("solutions")).stream().filter(k -> k.chapter().equals(id)))
-                    .as("known-bad implementations of %s (solutions/%s/known-bad/*.patch)", id, id)
-                    .hasSizeGreaterThanOrEqualTo(2);
-            assertThat(names(ROOT.resolve("exercises").resolve(id)))
-                    .as("files of exercises/%s (must be those of solutions/%s)", id, id)
-                    .isNotEmpty()
-                    .isEqualTo(names(ROOT.resolve("solutions").resolve(id)));
-        }
-    }
-
-    @Test
-    @DisplayName("every chapter is named wherever the course lists its chapters, and nothing else is")
-    void everyChapterIsListedEverywhere() throws IOException {
-        String pom = Files.readString(ROOT.resolve("pom.xml"));
-        String catalog = Files.readString(ROOT.resolve("jbang-catalog.json"));
-        String index = Files.readString(ROOT.resolve("docs/index.adoc"));
-        String readme = Files.readString(ROOT.resolve("README.md"));
-        var ids = new Chapters(ROOT).all().stream().map(Chapters.Chapter::id).toList();
-        for (Path chapter : chapters()) {
-            String id = chapter.getFileName().toString();
-            String lesson = ROOT.relativize(files(chapter, "Lesson.java").getFirst()).toString();
-            assertThat(pom).as("pom.xml's chapter-sources and chapter-tests lists (Adding a chapter, step 4)")
-                    .contains("<source>${impl}/" + id + "</source>", "<source>chapters/" + id + "</source>");
-            assertThat(catalog).as("jbang-catalog.json: an alias for the lesson of %s", id)
-                    .contains("\"script-ref\": \"" + lesson + "\"");
-            assertThat(index).as("docs/index.adoc: the line of %s in the course's list", id)
-                    .contains("link:../chapters/" + id + "/README.adoc[");
-            assertThat(readme).as("README.md: the row of %s in the chapter table", id)
-                    .contains("](chapters/" + id + "/README.adoc) |");
-        }
-        for (var named : List.of(
-                java.util.Map.entry("pom.xml", java.util.regex.Pattern.compile("<source>(?:\\$\\{impl}|chapters)/(\\d\\d-[a-z0-9-]+)</source>").matcher(pom)),
-                java.util.Map.entry("jbang-catalog.json", java.util.regex.Pattern.compile("\"chapters/(\\d\\d-[a-z0-9-]+)/").matcher(catalog)),
-                java.util.Map.entry("docs/index.adoc", java.util.regex.Pattern.compile("link:\\.\\./chapters/(\\d\\d-[a-z0-9-]+)/").matcher(index)),
-                java.util.Map.entry("README.md", java.util.regex.Pattern.compile("\\]\\(chapters/(\\d\\d-[a-z0-9-]+)/").matcher(readme)))) {
-            var found = named.getValue().results().map(m -> m.group(1)).distinct().toList();
-            assertThat(found).as("chapters that %s names (each must be a folder chapters/NN-name/)", named.getKey())
-                    .isSubsetOf(ids);
-        }
-    }
-
-    @Test
-    @DisplayName("every graded test class is tagged with its chapter and registers the Lab")
-    void everyGradedTestClassIsTaggedWithItsChapter() throws Exception {
-        for (Path chapter : chapters()) {
-            String folder = chapter.getFileName().toString(), tag = folder.substring(3);
-            for (Path test : files(chapter, "Test.java")) {
-                Class<?> type = Class.forName(test.getFileName().toString().replace(".java", ""));
-                assertThat(Arrays.stream(type.getAnnotationsByType(Tag.class)).map(Tag::value))
-                        .as("@Tag of %s (grades it with ./mvnw test -Dgroups=%s, or -Dgroups=%s)", type.getName(), tag,
-                                folder)
-                        .contains(tag, folder);
-                assertThat(Arrays.stream(type.getDeclaredFields())
-                        .filter(f -> f.getType() == Lab.class && f.isAnnotationPresent(RegisterExtension.class))
-                        .map(Field::getName))
-                        .as("a `@RegisterExtension final Lab lab = new Lab();` field in %s", type.getName())
-                        .hasSize(1);
-            }
-        }
     }
 
     /// The learner's own command on copies of the course: the whole tree with only the first chapter solved; then, on
@@ -351,7 +277,7 @@ class CourseTest {
     private static Map<String, LearnerBuild.Verdict> gradeAsALearner() {
         var first = new Chapters(ROOT).all().getFirst();
         Path solution = ROOT.resolve("solutions").resolve(first.id());
-        List<Path> solved = javaFiles(solution).stream().filter(f -> !f.toString().contains("known-bad")).toList();
+        List<Path> solved = Course.javaFiles(solution).stream().filter(f -> !f.toString().contains("known-bad")).toList();
         var runs = new java.util.LinkedHashMap<String, LearnerBuild.Verdict>();
         long t0 = System.nanoTime();
         var whole = new LearnerBuild(ROOT, WORK.resolve("learner"));
@@ -433,7 +359,7 @@ class CourseTest {
     }
 
     private static List<Row> gradeExercises() {
-        List<Path> sources = javaFiles(ROOT.resolve("exercises"));
+        List<Path> sources = Course.javaFiles(ROOT.resolve("exercises"));
         Path classes = compile(sources, WORK.resolve("exercises/classes"), null);
         return grade(classes, WORK.resolve("exercises"), List.of());
     }
@@ -573,14 +499,6 @@ class CourseTest {
         return ProcessHandle.current().info().command().orElse("java");
     }
 
-    private static String label(Path p) {
-        return ROOT.relativize(p).toString();
-    }
-
-    private static List<Path> chapters() {
-        return new Chapters(ROOT).all().stream().map(Chapters.Chapter::dir).toList();
-    }
-
     /// `-Dcourse.chapters=04-accept,05-connect` narrows the known-bad and lesson runs to those chapters while one
     /// is being written (the full check, as CI runs it, has no such property).
     private static boolean focus(String chapter) {
@@ -589,29 +507,6 @@ class CourseTest {
     }
 
     private static List<Path> lessons() {
-        return chapters().stream().filter(c -> focus(c.getFileName().toString())).flatMap(c -> files(c, "Lesson.java").stream()).toList();
-    }
-
-    private static List<Path> files(Path dir, String suffix) {
-        try (Stream<Path> files = Files.list(dir)) {
-            return files.filter(f -> f.getFileName().toString().endsWith(suffix)).sorted().toList();
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
-    }
-
-    private static List<Path> javaFiles(Path dir) {
-        try (Stream<Path> files = Files.walk(dir)) {
-            return files.filter(f -> f.toString().endsWith(".java")).sorted().toList();
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
-    }
-
-    private static List<String> names(Path dir) {
-        if (!Files.isDirectory(dir)) {
-            return List.of();
-        }
-        return javaFiles(dir).stream().map(f -> dir.relativize(f).toString()).toList();
+        return Course.chapters().stream().filter(c -> focus(c.getFileName().toString())).flatMap(c -> Course.files(c, "Lesson.java").stream()).toList();
     }
 }
