@@ -29,6 +29,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.locks.LockSupport;
+import java.util.function.LongSupplier;
 import java.util.stream.Collectors;
 
 import org.junit.jupiter.api.DisplayName;
@@ -474,11 +475,19 @@ class AcceptorTest {
     @DisplayName("when accept() fails with EMFILE (no descriptor left), the loop neither ends nor spins: it tries "
             + "again, and serves the waiting client once a descriptor is free")
     void outlivesEmfileWithoutSpinning() throws Throwable {
+        Set<Long> earlier = Threads.running("Acceptor").stream().map(Threads.Info::tid).collect(Collectors.toSet());
         var server = lab.track(Acceptor.start(Lab.LOOPBACK, 0, 50));
+        // With no client yet, the server's only thread is its accept loop. A platform thread's own CPU time is
+        // measured; a virtual one's is not counted by the JVM, so then the whole process's is, with a wider bound.
+        List<Threads.Info> loop = Threads.running("Acceptor").stream()
+                .filter(t -> !earlier.contains(t.tid()) && !t.virtual()).toList();
+        var os = ManagementFactory.getPlatformMXBean(com.sun.management.OperatingSystemMXBean.class);
+        LongSupplier cpu = loop.size() == 1 ? loop.getFirst()::cpuNanos : os::getProcessCpuTime;
+        String whose = loop.size() == 1 ? "the accept loop's thread" : "the process";
+        long windowNanos = Duration.ofMillis(500).toNanos();
+        long bound = windowNanos / (loop.size() == 1 ? 10 : 2);
         var early = lab.track(SocketChannel.open()); // its descriptor exists before the limit comes down
         int lowestFree = Rlimit.lowestFreeDescriptor();
-        var os = ManagementFactory.getPlatformMXBean(com.sun.management.OperatingSystemMXBean.class);
-        long windowNanos = Duration.ofMillis(500).toNanos();
         long cpuDuring;
         long[] limit = Rlimit.noFile();
         Rlimit.setNoFile(lowestFree, limit[1]); // from here on, no new descriptor: accept() fails with EMFILE
@@ -487,10 +496,10 @@ class AcceptorTest {
             Rlimit.plugHoles(plugs); // a descriptor another thread released meanwhile would let accept() through
             // A client arrives while no descriptor is left: the server's accept() of it, or the next one, fails.
             early.connect(new InetSocketAddress(Lab.LOOPBACK, server.port()));
-            long cpuBefore = os.getProcessCpuTime();
-            // A window to measure, not to synchronise: the CPU the process burns while every accept() fails.
+            long cpuBefore = cpu.getAsLong();
+            // A window to measure, not to synchronise: the CPU burnt while every accept() fails.
             LockSupport.parkNanos(windowNanos);
-            cpuDuring = os.getProcessCpuTime() - cpuBefore;
+            cpuDuring = cpu.getAsLong() - cpuBefore;
         } finally {
             Rlimit.setNoFile(limit[0], limit[1]);
             Rlimit.close(plugs);
@@ -507,12 +516,13 @@ class AcceptorTest {
                     + "and end the loop only when stop() closed the listener.", noEcho);
         }
         assertThat(echoed).as("the echo to a client that came after the EMFILE").isEqualTo("after EMFILE");
-        assertThat(cpuDuring / 1_000_000)
-                .withFailMessage("the process used %d ms of CPU in the %d ms during which every accept() failed with "
-                        + "EMFILE: the accept loop tried again at once, again and again, spinning a core. Each "
-                        + "accept() fails the same way until a descriptor is free: pause (some milliseconds) before "
-                        + "trying again.", cpuDuring / 1_000_000, windowNanos / 1_000_000)
-                .isLessThan(windowNanos / 1_000_000 / 4);
+        assertThat(cpuDuring)
+                .withFailMessage("%s used %d ms of CPU in the %d ms during which every accept() failed with EMFILE "
+                        + "(at most %d ms expected): the accept loop tried again at once, again and again, spinning a "
+                        + "core. Each accept() fails the same way until a descriptor is free: pause (some "
+                        + "milliseconds) before trying again.", whose, cpuDuring / 1_000_000, windowNanos / 1_000_000,
+                        bound / 1_000_000)
+                .isLessThan(bound);
     }
 
     /// RLIMIT_NOFILE, the process's limit on descriptor numbers, through getrlimit(2)/setrlimit(2): lowered to the
