@@ -119,7 +119,7 @@ class PortRangeBinderTest {
 
     @Test
     @Tag("task:3")
-    @DisplayName("a range that is empty or inverted, starts at port 0 or ends past 65535 is an IllegalArgumentException naming it")
+    @DisplayName("a range that is empty or inverted, starts at port 0 or ends past 65535 is an IllegalArgumentException naming it; one that ends at 65535 is scanned")
     void rejectsBadRanges() throws Exception {
         var loopback = Lab.LOOPBACK;
         var reuse = PortReuse.REUSE_ADDRESS;
@@ -137,6 +137,11 @@ class PortRangeBinderTest {
         assertThatIllegalArgumentException().as("a null address")
                 .isThrownBy(() -> lab.track(PortRangeBinder.listenOnFirstFree(null, free, free, reuse, 50)))
                 .withMessageContaining("address");
+        var upToTheLast = lab.track(PortRangeBinder.listenOnFirstFree(loopback, free, 65_535, reuse, 50));
+        assertThat(((InetSocketAddress) upToTheLast.getLocalAddress()).getPort())
+                .as("the port listenOnFirstFree(%d-65535) listens on: 65535 is the last TCP port, so a range may end "
+                        + "there, and its first port, %d, is free", free, free)
+                .isEqualTo(free);
     }
 
     /// The scan of a range that is one free port long.

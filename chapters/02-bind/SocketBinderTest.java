@@ -144,7 +144,7 @@ class SocketBinderTest {
 
     @Test
     @Tag("task:1")
-    @DisplayName("listen() rejects a null address or policy, a port outside 0..65535 and a negative backlog, naming the value")
+    @DisplayName("listen() rejects a null address or policy, a port outside 0..65535 and a negative backlog, naming the value; backlog 0 is the default")
     void listenRejectsBadInput() {
         assertThatIllegalArgumentException()
                 .isThrownBy(() -> lab.track(SocketBinder.listen(null, 0, PortReuse.STRICT, 50)))
@@ -162,6 +162,10 @@ class SocketBinderTest {
                 .as("backlog -5: Java would quietly use its default of 50 instead")
                 .isThrownBy(() -> lab.track(SocketBinder.listen(LOOPBACK, 0, PortReuse.STRICT, -5)))
                 .withMessageContaining("-5");
+        assertThatCode(() -> lab.track(SocketBinder.listen(LOOPBACK, 0, PortReuse.STRICT, 0)))
+                .as("listen(127.0.0.1, 0, STRICT, backlog 0): 0 asks for the default queue length, only a negative "
+                        + "backlog is a mistake")
+                .doesNotThrowAnyException();
     }
 
     @Test
@@ -243,6 +247,22 @@ class SocketBinderTest {
 
         assertThat(held.getLocalAddress()).as("the local address of reserve(::1, %d)", wanted)
                 .isEqualTo(new InetSocketAddress(LOOPBACK_6, wanted));
+    }
+
+    @Test
+    @Tag("task:4")
+    @DisplayName("reserve() rejects a null address and a port outside 0..65535, naming the value")
+    void reserveRejectsBadInput() {
+        assertThatIllegalArgumentException()
+                .as("reserve(null, 0): with no address, a socket would be bound to the wildcard, every address of the host")
+                .isThrownBy(() -> lab.track(SocketBinder.reserve(null, 0)))
+                .withMessageContaining("address");
+        assertThatIllegalArgumentException().as("reserve(127.0.0.1, 65536)")
+                .isThrownBy(() -> lab.track(SocketBinder.reserve(LOOPBACK, 65_536)))
+                .withMessageContaining("65536");
+        assertThatIllegalArgumentException().as("reserve(127.0.0.1, -1)")
+                .isThrownBy(() -> lab.track(SocketBinder.reserve(LOOPBACK, -1)))
+                .withMessageContaining("-1");
     }
 
     @Test

@@ -355,7 +355,7 @@ class ListenQueueTest {
 
     @Test
     @Tag("task:3")
-    @DisplayName("fill() refuses a null or unresolved address, a timeout that is null, zero or negative, and max below 1")
+    @DisplayName("fill() refuses a null or unresolved address, a timeout that is null, zero or negative, and max below 1; max 1 gets one client in")
     void fillRefusesBadInput() throws Exception {
         var address = new InetSocketAddress(Lab.LOOPBACK, lab.listener(1).getLocalPort());
 
@@ -372,6 +372,10 @@ class ListenQueueTest {
                 .isThrownBy(() -> ListenQueue.fill(address, null, 1)).withMessageContaining("null");
         assertThatIllegalArgumentException().as("fill(…, 300 ms, max 0)")
                 .isThrownBy(() -> ListenQueue.fill(address, SHORT, 0)).withMessageContaining("0");
+        assertThat(track(ListenQueue.fill(address, SHORT, 1)))
+                .as("clients fill(…, 300 ms, max 1) got into a backlog-1 queue with room for 2: max 1 is the "
+                        + "smallest allowed, and means one client")
+                .hasSize(1);
     }
 
     @Test

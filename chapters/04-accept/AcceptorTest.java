@@ -7,6 +7,12 @@ import java.net.Socket;
 import java.net.SocketAddress;
 import java.net.SocketException;
 import java.net.SocketTimeoutException;
+import java.lang.foreign.Arena;
+import java.lang.foreign.FunctionDescriptor;
+import java.lang.foreign.Linker;
+import java.lang.invoke.MethodHandle;
+import java.lang.management.ManagementFactory;
+import java.nio.channels.SocketChannel;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -22,6 +28,8 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.locks.LockSupport;
+import java.util.function.LongSupplier;
 import java.util.stream.Collectors;
 
 import org.junit.jupiter.api.DisplayName;
@@ -32,7 +40,11 @@ import org.junit.jupiter.api.extension.RegisterExtension;
 import static java.nio.charset.StandardCharsets.UTF_8;
 import static java.time.Duration.ofMillis;
 import static java.time.Duration.ofSeconds;
+import static java.lang.foreign.ValueLayout.ADDRESS;
+import static java.lang.foreign.ValueLayout.JAVA_INT;
+import static java.lang.foreign.ValueLayout.JAVA_LONG;
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatCode;
 import static org.assertj.core.api.Assertions.assertThatExceptionOfType;
 import static org.assertj.core.api.Assertions.assertThatIllegalArgumentException;
 
@@ -378,7 +390,7 @@ class AcceptorTest {
 
     @Test
     @Tag("task:2")
-    @DisplayName("the server echoes every byte of a connection: three messages in a row, then 1 MiB, each in order")
+    @DisplayName("the server echoes every byte of a connection: three messages in a row, then 1 MiB, each in order; close() stops it, even from an interrupted thread")
     void echoesEveryByteOfAConnection() throws Exception {
         var server = lab.track(Acceptor.start(Lab.LOOPBACK, 0, 50));
         var client = lab.connect(server.port());
@@ -410,6 +422,14 @@ class AcceptorTest {
         assertThat(back.length).as("bytes echoed of the 1 MiB sent (the server closed the connection early if fewer)")
                 .isEqualTo(large.length);
         assertThat(Arrays.equals(back, large)).as("the 1 MiB echoed, byte for byte in order").isTrue();
+        int port = server.port();
+        Thread.currentThread().interrupt(); // a caller that was interrupted: stopping must still be complete
+        server.close();
+        assertThat(Thread.interrupted())
+                .as("the interrupt status of a thread that called close() while interrupted: kept for the caller "
+                        + "(catching InterruptedException without interrupt() again swallows it)")
+                .isTrue();
+        Lab.awaitRefused(port, ofSeconds(1)); // close() is stop(): try-with-resources stops the server
     }
 
     @Test
@@ -433,7 +453,7 @@ class AcceptorTest {
     @Test
     @Tag("task:2")
     @DisplayName("start() with a port outside 0..65535, a negative backlog or a null address fails with "
-            + "IllegalArgumentException naming it")
+            + "IllegalArgumentException naming it; backlog 0 asks for the default")
     void startRefusesBadArguments() {
         assertThatIllegalArgumentException().as("start(127.0.0.1, 65536, 50)")
                 .isThrownBy(() -> lab.track(Acceptor.start(Lab.LOOPBACK, 65_536, 50))).withMessageContaining("65536");
@@ -443,6 +463,127 @@ class AcceptorTest {
                 .isThrownBy(() -> lab.track(Acceptor.start(Lab.LOOPBACK, 0, -7))).withMessageContaining("-7");
         assertThatIllegalArgumentException().as("start(null, 0, 50)")
                 .isThrownBy(() -> lab.track(Acceptor.start(null, 0, 50))).withMessageContaining("address");
+        assertThatCode(() -> lab.track(Acceptor.start(Lab.LOOPBACK, 0, 0)))
+                .as("start(127.0.0.1, 0, 0): backlog 0 asks for the default queue length, only a negative one is a "
+                        + "mistake")
+                .doesNotThrowAnyException();
+    }
+
+    @Test
+    @NeedsProc
+    @Tag("task:2")
+    @DisplayName("when accept() fails with EMFILE (no descriptor left), the loop neither ends nor spins: it tries "
+            + "again, and serves the waiting client once a descriptor is free")
+    void outlivesEmfileWithoutSpinning() throws Throwable {
+        Set<Long> earlier = Threads.running("Acceptor").stream().map(Threads.Info::tid).collect(Collectors.toSet());
+        var server = lab.track(Acceptor.start(Lab.LOOPBACK, 0, 50));
+        // With no client yet, the server's only thread is its accept loop. A platform thread's own CPU time is
+        // measured; a virtual one's is not counted by the JVM, so then the whole process's is, with a wider bound.
+        List<Threads.Info> loop = Threads.running("Acceptor").stream()
+                .filter(t -> !earlier.contains(t.tid()) && !t.virtual()).toList();
+        var os = ManagementFactory.getPlatformMXBean(com.sun.management.OperatingSystemMXBean.class);
+        LongSupplier cpu = loop.size() == 1 ? loop.getFirst()::cpuNanos : os::getProcessCpuTime;
+        String whose = loop.size() == 1 ? "the accept loop's thread" : "the process";
+        long windowNanos = Duration.ofMillis(500).toNanos();
+        long bound = windowNanos / (loop.size() == 1 ? 10 : 2);
+        var early = lab.track(SocketChannel.open()); // its descriptor exists before the limit comes down
+        int lowestFree = Rlimit.lowestFreeDescriptor();
+        long cpuDuring;
+        long[] limit = Rlimit.noFile();
+        Rlimit.setNoFile(lowestFree, limit[1]); // from here on, no new descriptor: accept() fails with EMFILE
+        var plugs = new ArrayList<Integer>();
+        try {
+            Rlimit.plugHoles(plugs); // a descriptor another thread released meanwhile would let accept() through
+            // A client arrives while no descriptor is left: the server's accept() of it, or the next one, fails.
+            early.connect(new InetSocketAddress(Lab.LOOPBACK, server.port()));
+            long cpuBefore = cpu.getAsLong();
+            // A window to measure, not to synchronise: the CPU burnt while every accept() fails.
+            LockSupport.parkNanos(windowNanos);
+            cpuDuring = cpu.getAsLong() - cpuBefore;
+        } finally {
+            Rlimit.setNoFile(limit[0], limit[1]);
+            Rlimit.close(plugs);
+        }
+
+        var later = lab.connect(server.port());
+        String echoed;
+        try {
+            echoed = echo(later, "after EMFILE");
+        } catch (AssertionError noEcho) {
+            throw new AssertionError("a client that connected once descriptors were free again got no echo: the "
+                    + "accept loop ended at the first failed accept(). EMFILE (\"Too many open files\") is a bad "
+                    + "moment, not the end of the server: the connection stays in the queue, so pause and try again, "
+                    + "and end the loop only when stop() closed the listener.", noEcho);
+        }
+        assertThat(echoed).as("the echo to a client that came after the EMFILE").isEqualTo("after EMFILE");
+        assertThat(cpuDuring)
+                .withFailMessage("%s used %d ms of CPU in the %d ms during which every accept() failed with EMFILE "
+                        + "(at most %d ms expected): the accept loop tried again at once, again and again, spinning a "
+                        + "core. Each accept() fails the same way until a descriptor is free: pause (some "
+                        + "milliseconds) before trying again.", whose, cpuDuring / 1_000_000, windowNanos / 1_000_000,
+                        bound / 1_000_000)
+                .isLessThan(bound);
+    }
+
+    /// RLIMIT_NOFILE, the process's limit on descriptor numbers, through getrlimit(2)/setrlimit(2): lowered to the
+    /// lowest free number, it makes the next accept() fail with EMFILE, as a process out of descriptors would.
+    private static final class Rlimit {
+        private static final Linker LINKER = Linker.nativeLinker();
+        private static final int RLIMIT_NOFILE = 7; // Linux, asm-generic/resource.h
+        private static final MethodHandle GETRLIMIT = handle("getrlimit", FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS));
+        private static final MethodHandle SETRLIMIT = handle("setrlimit", FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS));
+        private static final MethodHandle DUP = handle("dup", FunctionDescriptor.of(JAVA_INT, JAVA_INT));
+        private static final MethodHandle CLOSE = handle("close", FunctionDescriptor.of(JAVA_INT, JAVA_INT));
+
+        @SuppressWarnings("restricted") // a native call: the graded runs allow it (--enable-native-access=ALL-UNNAMED)
+        private static MethodHandle handle(String name, FunctionDescriptor descriptor) {
+            return LINKER.downcallHandle(LINKER.defaultLookup().find(name).orElseThrow(), descriptor);
+        }
+
+        /// The number the next new descriptor would get: dup() takes the lowest free one.
+        static int lowestFreeDescriptor() throws Throwable {
+            int fd = (int) DUP.invokeExact(0);
+            if (fd < 0) {
+                throw new IllegalStateException("dup(0) failed");
+            }
+            close(List.of(fd));
+            return fd;
+        }
+
+        /// Takes every descriptor number still free under the limit, so that the next accept() finds none.
+        static void plugHoles(List<Integer> plugs) throws Throwable {
+            for (int fd; plugs.size() < 1_000 && (fd = (int) DUP.invokeExact(0)) >= 0; ) {
+                plugs.add(fd); // (a few at most: the limit is already down to the lowest free number)
+            }
+        }
+
+        static void close(List<Integer> fds) throws Throwable {
+            for (int fd : fds) {
+                int ignored = (int) CLOSE.invokeExact(fd);
+            }
+        }
+
+        /// The soft and hard limit.
+        static long[] noFile() throws Throwable {
+            try (var arena = Arena.ofConfined()) {
+                var limits = arena.allocate(JAVA_LONG, 2);
+                if ((int) GETRLIMIT.invokeExact(RLIMIT_NOFILE, limits) != 0) {
+                    throw new IllegalStateException("getrlimit(RLIMIT_NOFILE) failed");
+                }
+                return new long[] {limits.getAtIndex(JAVA_LONG, 0), limits.getAtIndex(JAVA_LONG, 1)};
+            }
+        }
+
+        static void setNoFile(long soft, long hard) throws Throwable {
+            try (var arena = Arena.ofConfined()) {
+                var limits = arena.allocate(JAVA_LONG, 2);
+                limits.setAtIndex(JAVA_LONG, 0, soft);
+                limits.setAtIndex(JAVA_LONG, 1, hard);
+                if ((int) SETRLIMIT.invokeExact(RLIMIT_NOFILE, limits) != 0) {
+                    throw new IllegalStateException("setrlimit(RLIMIT_NOFILE, " + soft + ") failed");
+                }
+            }
+        }
     }
 
     @Test

@@ -115,6 +115,52 @@ class DatagramExchangeTest {
 
     @Test
     @Tag("task:4")
+    @DisplayName("an empty datagram is a message too: answerOne() with maxRequest 0 answers an empty request, and request() with maxReply 0 takes the empty reply")
+    void carriesEmptyDatagrams() throws Exception {
+        var server = udp();
+        var client = udp();
+        var answering = new CompletableFuture<Object>();
+        Thread answerer = Thread.ofVirtual().start(() -> {
+            try {
+                answering.complete(DatagramExchange.answerOne(server, 0, request -> new byte[0]));
+            } catch (Throwable t) {
+                answering.complete(t);
+            }
+        });
+        lab.track(answerer::interrupt);
+
+        byte[] reply = DatagramExchange.request(client, server.getLocalAddress(), new byte[0], 0, WAIT);
+
+        assertThat(answering.get(2, TimeUnit.SECONDS))
+                .as("what answerOne(maxRequest 0) ended with, for an empty datagram (UDP carries a datagram of 0 "
+                        + "bytes: a maximum of 0 is allowed, only a negative one is not): the client's address")
+                .isEqualTo(client.getLocalAddress());
+        assertThat(reply).as("the reply request(maxReply 0) returned for the server's empty datagram").isEmpty();
+    }
+
+    @Test
+    @Tag("task:4")
+    @DisplayName("answerOne() sends a reply of exactly 65,507 bytes, the most one IPv4 datagram carries, whole")
+    void sendsAReplyOfTheLargestPayload() throws Exception {
+        var server = udp();
+        var client = udp();
+        client.send(ByteBuffer.wrap(new byte[] {7}), server.getLocalAddress());
+
+        DatagramExchange.answerOne(server, 10, request -> Bytes.random(DatagramExchange.MAX_PAYLOAD, 7));
+        client.socket().setSoTimeout(2_000);
+        var reply = ByteBuffer.allocate(65_536);
+        client.receive(reply);
+
+        assertThat(reply.flip().remaining())
+                .as("bytes of the reply the client received: a reply of exactly 65,507 bytes fits in one datagram "
+                        + "(65,535 − 20 IP − 8 UDP) and must be sent, only a larger one is refused")
+                .isEqualTo(DatagramExchange.MAX_PAYLOAD);
+        assertThat(Arrays.copyOf(reply.array(), reply.remaining())).as("its content")
+                .isEqualTo(Bytes.random(DatagramExchange.MAX_PAYLOAD, 7));
+    }
+
+    @Test
+    @Tag("task:4")
     @DisplayName("a reply of exactly maxReply (1,000 bytes) comes back whole; a 5,000-byte one is a ProtocolException, not 1,000 silently kept bytes")
     void refusesATruncatedReply() throws Exception {
         var server = udp();

@@ -180,7 +180,8 @@ class FrameServerTest {
         quickClient.getOutputStream().write(new byte[] {0, 0}); // half a header, then nothing
         long start = System.nanoTime();
 
-        long quickMillis = millisUntilHungUp(quickClient, start, "the server with a 60 ms idle time");
+        String quickEnd = readEnd(quickClient, "the server with a 60 ms idle time");
+        long quickMillis = (System.nanoTime() - start) / 1_000_000;
         long slowMillis = millisUntilHungUp(slowClient, start, "the server with a 1 s idle time");
 
         assertThat(quickMillis).as("ms until the server with an idle time of 60 ms hung up on a client that sent "
@@ -192,6 +193,11 @@ class FrameServerTest {
                         + "time is the caller's, so the two must differ by about 940 ms, not by %d ms",
                         quickMillis, slowMillis, slowMillis - quickMillis)
                 .isGreaterThanOrEqualTo(400);
+        assertThat(quickEnd)
+                .as("how the server with a 60 ms idle time ended the idle client's connection: a client that only "
+                        + "went quiet is hung up on in order, with close() (FIN: read() returns -1); an RST (SO_LINGER "
+                        + "0) is for a client cut off mid-reply, and tells this one that something broke")
+                .isEqualTo("FIN");
         await().atMost(Duration.ofSeconds(2)).untilAsserted(() -> assertThat(quick.failures())
                 .as("failures() of the server that hung up on the idle client: the bound that ended the "
                         + "connection, a SocketTimeoutException (in the exception or its causes)")
@@ -273,8 +279,8 @@ class FrameServerTest {
 
     @Test
     @Tag("task:3")
-    @DisplayName("start() refuses a negative maximum, an idle time that is not positive and a missing handler, naming them")
-    void refusesBadArguments() {
+    @DisplayName("start() refuses a negative maximum, an idle time that is not positive and a missing handler, naming them; a maximum of 0 serves empty messages")
+    void refusesBadArguments() throws IOException {
         assertThatIllegalArgumentException().as("FrameServer.start(-1, 10 s, handler)")
                 .isThrownBy(() -> lab.track(FrameServer.start(-1, PATIENT, Bytes::reversed)))
                 .withMessageContaining("-1");
@@ -290,6 +296,13 @@ class FrameServerTest {
         assertThatIllegalArgumentException().as("FrameServer.start(1000, 10 s, null)")
                 .isThrownBy(() -> lab.track(FrameServer.start(MAX, PATIENT, null)))
                 .withMessageContaining("handler");
+        var emptyOnly = lab.track(FrameServer.start(0, PATIENT, request -> new byte[0]));
+        var client = client(emptyOnly.port());
+        send(client, new byte[0]);
+        assertThat(receive(client))
+                .as("the reply of FrameServer.start(0, ...) to an empty message: a maximum of 0 allows empty "
+                        + "messages, only a negative one is wrong")
+                .isEmpty();
     }
 
     /// Reads until the server ends the connection (FIN or RST) and returns the ms since `start`.
@@ -302,18 +315,19 @@ class FrameServerTest {
         readEnd(client, "the server");
     }
 
-    /// Reads to the end of the stream; a reset counts as an end too, a read timeout does not.
-    private static void readEnd(Socket client, String which) throws IOException {
+    /// Reads to the end of the stream and says how it ended, "FIN" or "RST"; a read timeout is no end.
+    private static String readEnd(Socket client, String which) throws IOException {
         try {
             while (client.getInputStream().read() >= 0) {
                 // whatever was still on its way
             }
+            return "FIN";
         } catch (SocketTimeoutException e) {
             throw new AssertionError("%s did not end the connection within %d ms: a client that sends no whole "
                     .formatted(which, client.getSoTimeout()) + "frame (or an oversized one) must be hung up on — and a "
                     + "channel's read() ignores SO_TIMEOUT, so the bound must come from a close (a watchdog)", e);
         } catch (SocketException reset) {
-            // an RST ends it too
+            return "RST"; // an RST ends it too
         }
     }
 

@@ -173,7 +173,7 @@ class FramedChannelTest {
 
     @Test
     @Tag("task:1")
-    @DisplayName("send() refuses a message above the maximum, naming both sizes, and writes nothing; the constructor refuses bad arguments")
+    @DisplayName("send() refuses a message above the maximum, naming both sizes, and writes nothing; the constructor refuses bad arguments and takes a maximum of 0")
     void refusesAnOversizedMessageAndBadArguments() throws Exception {
         var listener = listener();
         var pair = acceptFrom(listener, listener.socket().getLocalPort());
@@ -202,6 +202,12 @@ class FramedChannelTest {
                 .doesNotThrowAnyException();
         assertThat(in.readInt()).as("length in the frame of exactly the maximum").isEqualTo(100);
         assertThat(in.readNBytes(100)).as("its body").isEqualTo(largest);
+        var emptyOnly = new FramedChannel(pair.channel(), 0); // same channel: no new socket to close
+        emptyOnly.send(new byte[0]);
+        assertThat(in.readInt())
+                .as("length in the frame of an empty message sent with a maximum of 0 (an empty message is a "
+                        + "message: only a negative maximum is wrong)")
+                .isEqualTo(0);
         assertThatIllegalArgumentException().as("new FramedChannel(channel, -1)")
                 .isThrownBy(() -> new FramedChannel(pair.channel(), -1)).withMessageContaining("-1");
         assertThatIllegalArgumentException().as("new FramedChannel(null, 100)")

@@ -21,6 +21,7 @@ import static java.nio.charset.StandardCharsets.UTF_8;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatExceptionOfType;
 import static org.assertj.core.api.Assertions.assertThatIllegalArgumentException;
+import static org.assertj.core.api.Assertions.catchThrowable;
 import static org.awaitility.Awaitility.await;
 
 import org.awaitility.core.ConditionTimeoutException;
@@ -42,7 +43,8 @@ class PatientServerTest {
     void clientsHoldTheTimeWait() throws Exception {
         var listener = lab.listener();
         int port = listener.getLocalPort();
-        lab.track(PatientServer.serve(listener, Duration.ofSeconds(3)));
+        var patient = lab.track(PatientServer.serve(listener, Duration.ofSeconds(3)));
+        assertThat(patient.port()).as("port() of the server that serves the listener on port %d", port).isEqualTo(port);
         var clients = new ArrayList<SocketAddress>();
 
         for (int i = 0; i < 20; i++) {
@@ -136,13 +138,13 @@ class PatientServerTest {
 
     @Test
     @Tag("task:1")
-    @DisplayName("one connection carries many requests, an empty line among them (its reply is an empty line), and UTF-8 beyond ASCII")
+    @DisplayName("one connection carries many requests, an empty line among them (its reply is an empty line), a NUL byte and UTF-8 beyond ASCII")
     void answersEveryLineOfAConnectionAnEmptyOneToo() throws Exception {
         var listener = lab.listener();
         lab.track(PatientServer.serve(listener, Duration.ofSeconds(3)));
         var client = lab.connect(listener.getLocalPort());
         client.setSoTimeout(2_000);
-        var requests = List.of("one", "", "two", "grüße", "", "the sixth request");
+        var requests = List.of("one", "", "two", "grüße", "", "nul\u0000inside", "the seventh request");
 
         var replies = new ArrayList<String>();
         for (var request : requests) {
@@ -150,8 +152,10 @@ class PatientServerTest {
         }
 
         assertThat(replies).as("replies to %d requests on one connection, two of them empty lines (an empty line is "
-                        + "a request, not the end of the conversation: only the client's close ends it)", requests.size())
-                .containsExactly("ONE", "", "TWO", "GRÜSSE", "", "THE SIXTH REQUEST");
+                        + "a request, not the end of the conversation: only the client's close ends it) and one with a "
+                        + "zero byte inside (a byte of value 0 is data; only read()'s -1 is the end of the stream)",
+                        requests.size())
+                .containsExactly("ONE", "", "TWO", "GRÜSSE", "", "NUL\u0000INSIDE", "THE SEVENTH REQUEST");
     }
 
     @Test
@@ -198,6 +202,20 @@ class PatientServerTest {
                         + "out.)", PatientServer.MAX_LINE)
                 .isNotNull();
         assertThat(next).as("what the client read after its line too long: no reply, the connection is over").isEqualTo(-1);
+
+        // One byte over, then FIN: the server has read everything, so only SO_LINGER 0 makes its close an RST.
+        var oneOver = lab.connect(listener.getLocalPort());
+        oneOver.setSoTimeout(2_000);
+        oneOver.getOutputStream().write("z".repeat(PatientServer.MAX_LINE + 1).getBytes(UTF_8));
+        oneOver.shutdownOutput();
+        Throwable read = catchThrowable(() -> oneOver.getInputStream().readAllBytes());
+        assertThat(read)
+                .withFailMessage("a request line of %d bytes, one over MAX_LINE, followed by FIN: the client read %s "
+                        + "instead of a reset. A plain close() sends FIN, which looks like the end of a conversation "
+                        + "the server was content with; refuse with an RST (SO_LINGER 0, then close).",
+                        PatientServer.MAX_LINE + 1, read == null ? "an orderly end (-1)" : read.toString())
+                .isInstanceOf(SocketException.class)
+                .isNotInstanceOf(SocketTimeoutException.class);
     }
 
     @Test
@@ -353,6 +371,15 @@ class PatientServerTest {
                 .as("a second listen() on 127.0.0.1:%d while the first server still listens there: two servers "
                         + "sharing a port (SO_REUSEPORT) would split its clients between them", port)
                 .isThrownBy(() -> lab.track(PatientServer.listen(Lab.LOOPBACK, port)));
+        if (Descriptors.available()) {
+            int before = Descriptors.count();
+            catchThrowable(() -> lab.track(PatientServer.listen(Lab.LOOPBACK, port)));
+            assertThat(Descriptors.count())
+                    .as("descriptors of this process after one more listen() on 127.0.0.1:%d failed with EADDRINUSE "
+                            + "(before it: %d): a socket whose bind() failed is still a descriptor, and listen() must "
+                            + "close it before it throws", port, before)
+                    .isEqualTo(before);
+        }
     }
 
     @Test

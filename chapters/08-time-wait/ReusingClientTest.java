@@ -149,6 +149,11 @@ class ReusingClientTest {
         var client = lab.track(ReusingClient.connect(address, Duration.ofSeconds(1)));
         assertThatIllegalArgumentException().as("ask(\"two\\nlines\"): a line break would end the request early")
                 .isThrownBy(() -> client.ask("two\nlines"));
+        assertThatIllegalArgumentException().as("ask(\"\\nfirst\"): a line break at the very start ends an empty "
+                        + "request, and the server's two replies would fall out of step with the requests")
+                .isThrownBy(() -> client.ask("\nfirst"));
+        assertThatIllegalArgumentException().as("ask(\"\\rfirst\"): a carriage return at the very start")
+                .isThrownBy(() -> client.ask("\rfirst"));
         assertThatIllegalArgumentException().as("ask(null)").isThrownBy(() -> client.ask(null));
     }
 

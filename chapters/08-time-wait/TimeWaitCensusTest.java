@@ -128,14 +128,20 @@ class TimeWaitCensusTest {
 
     @Test
     @Tag("task:4")
-    @DisplayName("take() refuses a port outside 1..65535, naming it")
-    void refusesAPortOutOfRange() {
+    @DisplayName("take() refuses a port outside 1..65535, naming it, and counts ports 1 and 65535")
+    void refusesAPortOutOfRange() throws Exception {
         assertThatIllegalArgumentException().as("take(0)").isThrownBy(() -> TimeWaitCensus.take(0))
                 .withMessageContaining("0");
         assertThatIllegalArgumentException().as("take(65536)").isThrownBy(() -> TimeWaitCensus.take(65_536))
                 .withMessageContaining("65536");
         assertThatIllegalArgumentException().as("take(-1)").isThrownBy(() -> TimeWaitCensus.take(-1))
                 .withMessageContaining("-1");
+        for (int edge : new int[] {1, 65_535}) {
+            assertThat(TimeWaitCensus.take(edge).port())
+                    .as("the port of take(%d): the first and last TCP ports, 1 and 65535, are ports a TIME_WAIT row "
+                            + "can hold, so the range check must let them through", edge)
+                    .isEqualTo(edge);
+        }
     }
 
     /// TIME_WAIT rows that match `which`.

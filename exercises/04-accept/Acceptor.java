@@ -23,9 +23,10 @@ public final class Acceptor implements AutoCloseable {
     // TODO(task 2): listen on exactly `address`:`port` (0: the kernel picks) with this backlog, and return at once
     //  with an accept loop running that echoes every byte each client sends back to it, in order, for as long as
     //  the client sends, until the client closes. Many clients at once: one idle client must not keep the others
-    //  waiting. A client that resets, or any failure of one connection, must not end the loop; every connection the
-    //  server is done with is closed (its descriptor released, not just its output shut down). A null address, a
-    //  port outside 0..65535 or a negative backlog is an IllegalArgumentException naming it.
+    //  waiting. A client that resets, or any failure of one connection, must not end the loop, nor a failed accept()
+    //  (EMFILE: no descriptor left), which must not make the loop spin either; every connection the server is done
+    //  with is closed (its descriptor released, not just its output shut down). A null address, a port outside
+    //  0..65535 or a negative backlog is an IllegalArgumentException naming it.
     public static Acceptor start(InetAddress address, int port, int backlog) throws IOException {
         throw new UnsupportedOperationException(
                 "Task 2: implement Acceptor.start (see chapters/04-accept/README.adoc, 'Task 2: Serve everyone at once')");

@@ -19,8 +19,8 @@ public final class PatientServer implements AutoCloseable {
 
     // TODO(task 2): return a listening socket bound to (address, port) — port 0 lets the kernel choose — that a
     //  restarted server can bind while the last run's connections are still in TIME_WAIT on that port, and that
-    //  still refuses a second live listener. A null address or a port outside 0..65535 is an
-    //  IllegalArgumentException whose message names it.
+    //  still refuses a second live listener (if bind() fails, throw its BindException and leave no socket open).
+    //  A null address or a port outside 0..65535 is an IllegalArgumentException whose message names it.
     public static ServerSocket listen(InetAddress address, int port) throws IOException {
         throw new UnsupportedOperationException(
                 "Task 2: implement PatientServer.listen (see chapters/08-time-wait/README.adoc, 'Task 2: Restart on a port full of TIME_WAIT')");

@@ -16,12 +16,13 @@ public final class PortRangeBinder {
             throw new IllegalArgumentException("address is null: give the address to listen on, e.g. 127.0.0.1");
         }
         // Port 0 is not a port to try: it asks the kernel for any free one, which is another policy altogether.
-        if (first < 1 || first > 65_535) {
+        if (first < 1) {
             throw new IllegalArgumentException("first port " + first + " is out of range: a port to try is 1 to 65535");
         }
-        if (last < 1 || last > 65_535) {
+        if (last > 65_535) {
             throw new IllegalArgumentException("last port " + last + " is out of range: a port to try is 1 to 65535");
         }
+        // With 1 <= first and last <= 65535, this check keeps the other two ends in range as well.
         if (last < first) {
             throw new IllegalArgumentException("port range " + first + "-" + last + " is empty: last is below first");
         }
@@ -38,8 +39,8 @@ public final class PortRangeBinder {
                 lastRefusal = e; // EADDRINUSE here says nothing about the next port: keep going
             }
         }
-        var full = new BindException("EADDRINUSE: every port of %s in %d-%d is taken (%d tried)"
-                .formatted(address.getHostAddress(), first, last, last - first + 1));
+        var full = new BindException("EADDRINUSE: every port of %s in %d-%d is taken"
+                .formatted(address.getHostAddress(), first, last));
         full.initCause(lastRefusal);
         throw full;
     }

@@ -22,7 +22,6 @@ public final class SocketBinder {
     public static ServerSocketChannel listen(InetAddress address, int port, PortReuse reuse, int backlog)
             throws IOException {
         checkAddress(address);
-        checkPort(port, "port");
         if (reuse == null) {
             throw new IllegalArgumentException("reuse policy is null: choose STRICT, REUSE_ADDRESS or SHARE_PORT");
         }
@@ -30,6 +29,7 @@ public final class SocketBinder {
             // Java would quietly turn a negative backlog into its default of 50; a caller who passed one made a mistake.
             throw new IllegalArgumentException("backlog " + backlog + " is negative: give 0 for the default, or a queue length");
         }
+        var local = socketAddress(address, port);
         // The family follows the address: AF_INET for an IPv4 one, so that 0.0.0.0 means "every IPv4 address" and
         // nothing more; AF_INET6 for an IPv6 one, where :: is dual stack and takes IPv4 clients too.
         var listener = ServerSocketChannel.open(familyOf(address));
@@ -37,7 +37,7 @@ public final class SocketBinder {
             // Options count at bind(): the kernel decides then whether the address may be shared.
             reuse.applyTo(listener);
             // ServerSocketChannel.bind is bind(2) and listen(2) in one call.
-            listener.bind(new InetSocketAddress(address, port), backlog);
+            listener.bind(local, backlog);
             return listener;
         } catch (BindException e) {
             listener.close(); // a socket that failed to bind is still a descriptor: don't leak it
@@ -52,7 +52,7 @@ public final class SocketBinder {
     // tag::reserve[]
     public static NetworkChannel reserve(InetAddress address, int port) throws IOException {
         checkAddress(address);
-        checkPort(port, "port");
+        var local = socketAddress(address, port);
         // A stream socket that is bound but neither listens nor connects: bind(2) without listen(2). (A
         // ServerSocketChannel cannot do that in Java: its bind() listens too, and then clients get in.)
         var holder = SocketChannel.open(familyOf(address));
@@ -60,7 +60,7 @@ public final class SocketBinder {
             // SO_REUSEADDR must stay off: Linux lets two sockets that both have it share a port as long as
             // neither listens — so a listener with it (every Java listener) could bind right over the reservation.
             PortReuse.STRICT.applyTo(holder);
-            holder.bind(new InetSocketAddress(address, port));
+            holder.bind(local);
             return holder;
         } catch (BindException e) {
             holder.close();
@@ -116,9 +116,9 @@ public final class SocketBinder {
         }
     }
 
-    private static void checkPort(int port, String what) {
-        if (port < 0 || port > 65_535) {
-            throw new IllegalArgumentException(what + " " + port + " is out of range: a TCP port is 0 to 65535 (0: any free one)");
-        }
+    /// The address to bind, made before any socket exists: InetSocketAddress refuses a port outside 0..65535 with
+    /// an IllegalArgumentException that names it ("port out of range:65536"), so nothing is opened to be leaked.
+    private static InetSocketAddress socketAddress(InetAddress address, int port) {
+        return new InetSocketAddress(address, port);
     }
 }

@@ -27,12 +27,10 @@ public final class ListenQueue {
         if (address == null) {
             throw new IllegalArgumentException("address is null: say which address to listen on, e.g. 127.0.0.1");
         }
-        if (port < 0 || port > 65_535) {
-            throw new IllegalArgumentException("port " + port + " is outside 0..65535 (0 lets the kernel pick one)");
-        }
         checkBacklog(backlog);
         // bind() and listen(fd, backlog) in one call: from here on the kernel completes handshakes on its own and
-        // queues them for an accept() that may never come.
+        // queues them for an accept() that may never come. A port outside 0..65535 (0 lets the kernel pick one) is
+        // refused by ServerSocket itself, before any socket exists: "Port value out of range: 65536".
         return new ServerSocket(port, backlog, address);
     }
     // end::open[]
@@ -64,9 +62,10 @@ public final class ListenQueue {
                 continue;
             }
             for (String line : Files.readAllLines(table)) {
-                // sl local_address rem_address st tx_queue:rx_queue ...
+                // sl local_address rem_address st tx_queue:rx_queue ... — the header starts with "sl", and every row
+                // whose first field ends in ':' is a socket's, with all its fields.
                 String[] field = line.trim().split("\\s+");
-                if (field.length < 5 || !field[0].endsWith(":") || !field[3].equals(LISTEN)) {
+                if (!field[0].endsWith(":") || !field[3].equals(LISTEN)) {
                     continue;
                 }
                 // Two listeners may share a port on different addresses (127.0.0.1 and ::1): match both.

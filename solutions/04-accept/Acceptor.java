@@ -43,9 +43,8 @@ public final class Acceptor implements AutoCloseable {
         if (address == null) {
             throw new IllegalArgumentException("address must not be null (use InetAddress.getLoopbackAddress())");
         }
-        if (port < 0 || port > 65_535) {
-            throw new IllegalArgumentException("port must be 0..65535 (0: the kernel picks), got " + port);
-        }
+        // A port outside 0..65535 (0: the kernel picks) is refused by ServerSocket itself, before any socket exists
+        // ("Port value out of range: 65536").
         if (backlog < 0) {
             throw new IllegalArgumentException("backlog must not be negative, got " + backlog);
         }

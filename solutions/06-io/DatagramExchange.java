@@ -43,7 +43,7 @@ public final class DatagramExchange {
         var socket = channel.socket();
         long deadline = System.nanoTime() + timeout.toNanos();
         // One byte more than allowed: a reply that fills it was larger than maxReply, and the kernel cut it.
-        var packet = new DatagramPacket(new byte[maxReply + 1], maxReply + 1);
+        var buffer = new byte[maxReply + 1];
         while (true) {
             long left = Math.max(1, (deadline - System.nanoTime()) / 1_000_000);
             if (System.nanoTime() - deadline >= 0) {
@@ -51,8 +51,9 @@ public final class DatagramExchange {
                         .formatted(server, timeout.toMillis()));
             }
             socket.setSoTimeout((int) Math.min(left, Integer.MAX_VALUE));
+            // A fresh packet for each recvfrom(): the whole buffer, however short a stray datagram before it was.
+            var packet = new DatagramPacket(buffer, buffer.length);
             try {
-                packet.setLength(maxReply + 1);
                 socket.receive(packet);
             } catch (SocketTimeoutException e) {
                 continue; // the loop's deadline check says it in our words

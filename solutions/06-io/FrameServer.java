@@ -99,16 +99,16 @@ public final class FrameServer implements AutoCloseable {
             while (true) {
                 // FramedChannel refuses a length above maxMessage before it allocates: a request's size is bounded.
                 // Its time is bounded here: a client that sends no whole frame within `idle` is hung up on (FIN).
-                byte[] request = within(connection, false, "no whole request frame", frames::receive);
+                byte[] request = within(connection, false, "no whole request frame", "closed", frames::receive);
                 if (request == null) {
                     return; // the client closed between two frames: done
                 }
                 byte[] reply = handler.apply(request);
                 // A client that does not take its reply within `idle` (it sends but never reads: the buffers fill
                 // and write() blocks) is cut off with an RST, which also drops the reply the kernel still holds.
-                within(connection, true, "the reply was not taken", () -> {
+                within(connection, true, "the reply was not taken", "cut off (RST)", () -> {
                     frames.send(reply);
-                    return reply;
+                    return null;
                 });
             }
         } catch (IOException | RuntimeException e) {
@@ -127,7 +127,8 @@ public final class FrameServer implements AutoCloseable {
 
     /// Runs `io`, and closes the connection if it has not finished within `idle`. A blocking channel ignores
     /// SO_TIMEOUT, and a blocked write has no timeout at all: a close from another thread is what ends the wait.
-    private <T> T within(SocketChannel connection, boolean abort, String what, Io<T> io) throws IOException {
+    private <T> T within(SocketChannel connection, boolean abort, String what, String ending, Io<T> io)
+            throws IOException {
         var expired = new AtomicBoolean();
         ScheduledFuture<?> cutoff = watchdog.schedule(() -> {
             expired.set(true);
@@ -150,7 +151,7 @@ public final class FrameServer implements AutoCloseable {
         // connection is gone all the same.
         if (expired.get()) {
             var timeout = new SocketTimeoutException("%s within the idle time of %d ms: the connection was %s"
-                    .formatted(what, idle.toMillis(), abort ? "cut off (RST)" : "closed"));
+                    .formatted(what, idle.toMillis(), ending));
             timeout.initCause(failure);
             throw timeout;
         }

@@ -86,9 +86,9 @@ public final class FramedChannel implements AutoCloseable {
             try {
                 n = channel.read(buffer); // 1..remaining bytes: whatever has arrived, never "a message"
             } catch (IOException e) {
+                // e's own words ("java.net.SocketException: Connection reset") say what ended the stream.
                 throw new SocketException("%s while reading a %s, %d of %d bytes in"
-                        .formatted(e.getMessage() != null ? e.getMessage() : e.getClass().getSimpleName(), what,
-                                buffer.position(), buffer.capacity()), e);
+                        .formatted(e, what, buffer.position(), buffer.capacity()), e);
             }
             if (n < 0) {
                 if (buffer.position() == 0 && eofFirstIsClean) {

@@ -49,9 +49,8 @@ public final class PatientServer implements AutoCloseable {
         if (address == null) {
             throw new IllegalArgumentException("address is null: name the address to listen on, e.g. 127.0.0.1");
         }
-        if (port < 0 || port > 65_535) {
-            throw new IllegalArgumentException("port " + port + " is out of range 0..65535");
-        }
+        // Refuses a port outside 0..65535 with an IllegalArgumentException that names it, before any socket exists.
+        var local = new InetSocketAddress(address, port);
         var listener = new ServerSocket();
         try {
             // A restart finds its port still held by the last run's TIME_WAIT rows. SO_REUSEADDR lets bind() pass
@@ -59,7 +58,7 @@ public final class PatientServer implements AutoCloseable {
             // flag of the socket it came from, and Linux lets the bind through only if both had it. Java turns it
             // on by default on Linux; a server states its policy rather than trust a platform default.
             listener.setReuseAddress(true);
-            listener.bind(new InetSocketAddress(address, port), 50);
+            listener.bind(local, 50);
             return listener;
         } catch (IOException | RuntimeException e) {
             listener.close();
@@ -109,18 +108,22 @@ public final class PatientServer implements AutoCloseable {
             connection.setSoTimeout(idleMillis);
             var in = new BufferedInputStream(connection.getInputStream());
             String request;
-            // readLine() returns null at the client's FIN. Only then does try-with-resources close: the client was
-            // the active closer, so its side of the connection, not this port, holds TIME_WAIT.
-            while ((request = readLine(in)) != null) {
-                // One write per reply: the whole line leaves in one segment, with nothing for Nagle to hold back.
-                writeBounded(connection, (request.toUpperCase(Locale.ROOT) + "\n").getBytes(UTF_8));
+            try {
+                // readLine() returns null at the client's FIN. Only then does try-with-resources close: the client
+                // was the active closer, so its side of the connection, not this port, holds TIME_WAIT.
+                while ((request = readLine(in)) != null) {
+                    // One write per reply: the whole line leaves in one segment, with nothing for Nagle to hold back.
+                    writeBounded(connection, (request.toUpperCase(Locale.ROOT) + "\n").getBytes(UTF_8));
+                }
+            } catch (ProtocolException tooLong) {
+                // Refused: no reply, and an RST rather than a FIN, so the client's next write or read fails with
+                // "Connection reset" instead of waiting for an answer. Set here, inside: try-with-resources closes
+                // the connection before a catch clause of its own runs, and a plain close() of a connection whose
+                // bytes were all read sends FIN.
+                connection.setSoLinger(true, 0);
             }
         } catch (SocketTimeoutException silent) {
             // Idle too long: hang up. This connection's TIME_WAIT is ours — the price of not waiting for ever.
-        } catch (ProtocolException tooLong) {
-            // Refused: no reply, and an RST rather than a FIN (the rest of the line is never read), so the client's
-            // next write or read fails with "Connection reset" instead of waiting for an answer.
-            abort(connection);
         } catch (IOException gone) {
             // Reset by the client, closed by close() or by the watchdog, or EOF inside a line: nothing to answer.
         } finally {

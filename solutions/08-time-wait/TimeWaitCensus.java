@@ -27,9 +27,10 @@ public record TimeWaitCensus(int port, int heldByPort, int heldByPeers) {
                 continue; // a kernel without IPv6 has no tcp6
             }
             for (String row : Files.readAllLines(table)) {
-                // "  3: 0100007F:9C6B 0100007F:A1F2 06 ..." — sl, local, remote, state; the header starts with "sl".
+                // "  3: 0100007F:9C6B 0100007F:A1F2 06 ..." — sl, local, remote, state; the header starts with "sl",
+                // and every row whose first field ends in ':' is a socket's, with all its fields.
                 String[] f = row.trim().split("\\s+");
-                if (f.length < 4 || !f[0].endsWith(":") || !f[3].equals(TIME_WAIT)) {
+                if (!f[0].endsWith(":") || !f[3].equals(TIME_WAIT)) {
                     continue;
                 }
                 if (portOf(f[1]) == port) {
