@@ -20,7 +20,6 @@ public final class Sockets {
     private Sockets() {
     }
 
-    // tag::open[]
     public static NetworkChannel open(ProtocolFamily family, Type type) throws IOException {
         if (family == null || type == null) {
             throw new IllegalArgumentException("family and type are required, got family=" + family + ", type=" + type);
@@ -35,9 +34,7 @@ public final class Sockets {
             case DATAGRAM -> DatagramChannel.open(family);
         };
     }
-    // end::open[]
 
-    // tag::configure[]
     @SuppressWarnings("unchecked")
     public static void configure(NetworkChannel channel, Map<SocketOption<?>, ?> options) throws IOException {
         for (var option : options.entrySet()) {
@@ -49,9 +46,7 @@ public final class Sockets {
             channel.setOption((SocketOption<Object>) option.getKey(), option.getValue());
         }
     }
-    // end::configure[]
 
-    // tag::count[]
     public static int countSockets() throws IOException {
         int sockets = 0;
         try (Stream<Path> fds = Files.list(Path.of("/proc/self/fd"))) {
@@ -68,7 +63,6 @@ public final class Sockets {
         }
         return sockets;
     }
-    // end::count[]
 
     /// The kind of socket, as the message names it: its channel class, which says what the socket is for.
     private static String kind(NetworkChannel channel) {

@@ -9,7 +9,6 @@ public final class PortRangeBinder {
     private PortRangeBinder() {
     }
 
-    // tag::scan[]
     public static ServerSocketChannel listenOnFirstFree(InetAddress address, int first, int last, PortReuse reuse,
                                                         int backlog) throws IOException {
         if (address == null) {
@@ -44,7 +43,6 @@ public final class PortRangeBinder {
         full.initCause(lastRefusal);
         throw full;
     }
-    // end::scan[]
 
     /// Java reports every bind errno as a BindException; only its message (strerror) tells EADDRINUSE apart.
     private static boolean addressInUse(BindException e) {

@@ -18,7 +18,6 @@ public enum PortReuse {
     /// over their accept queues.
     SHARE_PORT;
 
-    // tag::apply[]
     /// Sets this policy's options on `socket`; call it before bind(), which is when the kernel looks at them.
     public void applyTo(NetworkChannel socket) throws IOException {
         if (socket == null) {
@@ -36,5 +35,4 @@ public enum PortReuse {
                     + " on " + System.getProperty("os.name") + ": " + this + " cannot be applied");
         }
     }
-    // end::apply[]
 }

@@ -18,7 +18,6 @@ public final class SocketBinder {
     private SocketBinder() {
     }
 
-    // tag::listen[]
     public static ServerSocketChannel listen(InetAddress address, int port, PortReuse reuse, int backlog)
             throws IOException {
         checkAddress(address);
@@ -47,9 +46,7 @@ public final class SocketBinder {
             throw e;
         }
     }
-    // end::listen[]
 
-    // tag::reserve[]
     public static NetworkChannel reserve(InetAddress address, int port) throws IOException {
         checkAddress(address);
         var local = socketAddress(address, port);
@@ -70,9 +67,7 @@ public final class SocketBinder {
             throw e;
         }
     }
-    // end::reserve[]
 
-    // tag::connect-from[]
     public static Socket connectFrom(InetSocketAddress source, InetSocketAddress server, Duration timeout)
             throws IOException {
         if (source == null || server == null) {
@@ -94,7 +89,6 @@ public final class SocketBinder {
             throw e;
         }
     }
-    // end::connect-from[]
 
     private static ProtocolFamily familyOf(InetAddress address) {
         return address instanceof Inet4Address ? StandardProtocolFamily.INET : StandardProtocolFamily.INET6;

@@ -22,7 +22,6 @@ public final class ListenQueue {
     private ListenQueue() {
     }
 
-    // tag::open[]
     public static ServerSocket open(InetAddress address, int port, int backlog) throws IOException {
         if (address == null) {
             throw new IllegalArgumentException("address is null: say which address to listen on, e.g. 127.0.0.1");
@@ -33,7 +32,6 @@ public final class ListenQueue {
         // refused by ServerSocket itself, before any socket exists: "Port value out of range: 65536".
         return new ServerSocket(port, backlog, address);
     }
-    // end::open[]
 
     public static int capacity(int backlog) throws IOException {
         checkBacklog(backlog);
@@ -45,7 +43,6 @@ public final class ListenQueue {
         return Math.min(backlog, somaxconn) + 1;
     }
 
-    // tag::depth[]
     public static int queueDepth(ServerSocket listener) throws IOException {
         if (listener == null) {
             throw new IllegalArgumentException("listener is null");
@@ -79,9 +76,7 @@ public final class ListenQueue {
         }
         throw new IOException("no LISTEN row for " + where + " in /proc/net/tcp or /proc/net/tcp6");
     }
-    // end::depth[]
 
-    // tag::fill[]
     public static List<Socket> fill(InetSocketAddress address, Duration timeout, int max) throws IOException {
         if (address == null || address.isUnresolved()) {
             throw new IllegalArgumentException("address " + address + " is not a resolved address to connect to");
@@ -117,7 +112,6 @@ public final class ListenQueue {
             throw refused;
         }
     }
-    // end::fill[]
 
     private static void checkBacklog(int backlog) {
         if (backlog < 1) {

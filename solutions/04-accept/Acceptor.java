@@ -21,7 +21,6 @@ public final class Acceptor implements AutoCloseable {
         this.loop = Thread.ofPlatform().name("accept-loop-" + listener.getLocalPort()).daemon().unstarted(this::acceptLoop);
     }
 
-    // tag::acceptOne[]
     public static Socket acceptOne(ServerSocket listener, Duration wait) throws IOException {
         if (listener == null) {
             throw new IllegalArgumentException("listener must not be null");
@@ -36,9 +35,7 @@ public final class Acceptor implements AutoCloseable {
         // A new socket (connfd): its own descriptor, the listener's port, the client's address. The listener stays.
         return listener.accept();
     }
-    // end::acceptOne[]
 
-    // tag::start[]
     public static Acceptor start(InetAddress address, int port, int backlog) throws IOException {
         if (address == null) {
             throw new IllegalArgumentException("address must not be null (use InetAddress.getLoopbackAddress())");
@@ -85,9 +82,7 @@ public final class Acceptor implements AutoCloseable {
             Thread.ofVirtual().name("echo-", connection.getPort()).start(() -> echo(connection));
         }
     }
-    // end::start[]
 
-    // tag::echo[]
     private void echo(Socket connection) {
         // try-with-resources closes on every path — EOF, a reset, stop() — so no CLOSE_WAIT is left behind.
         try (connection; InputStream in = connection.getInputStream(); OutputStream out = connection.getOutputStream()) {
@@ -101,9 +96,7 @@ public final class Acceptor implements AutoCloseable {
             connections.remove(connection);
         }
     }
-    // end::echo[]
 
-    // tag::stop[]
     public void stop() throws IOException {
         stopping = true;
         // Closing the listener wakes the accept loop and makes new clients get ECONNREFUSED ...
@@ -118,7 +111,6 @@ public final class Acceptor implements AutoCloseable {
             Thread.currentThread().interrupt();
         }
     }
-    // end::stop[]
 
     @Override
     public void close() throws IOException {

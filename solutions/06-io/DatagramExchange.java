@@ -18,7 +18,6 @@ public final class DatagramExchange {
     private DatagramExchange() {
     }
 
-    // tag::request[]
     public static byte[] request(DatagramChannel channel, SocketAddress server, byte[] request, int maxReply,
                                  Duration timeout) throws IOException {
         if (channel == null || server == null || request == null || timeout == null) {
@@ -68,9 +67,7 @@ public final class DatagramExchange {
             return Arrays.copyOf(packet.getData(), packet.getLength());
         }
     }
-    // end::request[]
 
-    // tag::answer[]
     public static SocketAddress answerOne(DatagramChannel channel, int maxRequest, UnaryOperator<byte[]> handler)
             throws IOException {
         if (channel == null || handler == null) {
@@ -94,7 +91,6 @@ public final class DatagramExchange {
         channel.send(ByteBuffer.wrap(reply), sender);
         return sender;
     }
-    // end::answer[]
 
     private static void requireBlocking(DatagramChannel channel) {
         // In non-blocking mode receive() returns null at once when no datagram is waiting: there is no reply to

@@ -74,7 +74,6 @@ public final class FrameServer implements AutoCloseable {
         }
     }
 
-    // tag::serve[]
     private void acceptLoop() {
         while (listener.isOpen()) {
             SocketChannel connection;
@@ -119,7 +118,6 @@ public final class FrameServer implements AutoCloseable {
             open.remove(connection);
         }
     }
-    // end::serve[]
 
     private interface Io<T> {
         T call() throws IOException;

@@ -22,7 +22,6 @@ public final class FramedChannel implements AutoCloseable {
     private final int maxMessage;
     private final ByteBuffer header = ByteBuffer.allocate(HEADER_BYTES);
 
-    // tag::construct[]
     public FramedChannel(SocketChannel channel, int maxMessage) {
         if (channel == null) {
             throw new IllegalArgumentException("channel is null");
@@ -37,9 +36,7 @@ public final class FramedChannel implements AutoCloseable {
         this.channel = channel;
         this.maxMessage = maxMessage;
     }
-    // end::construct[]
 
-    // tag::send[]
     public void send(byte[] message) throws IOException {
         if (message == null) {
             throw new IllegalArgumentException("message is null");
@@ -58,9 +55,7 @@ public final class FramedChannel implements AutoCloseable {
             channel.write(frame);
         }
     }
-    // end::send[]
 
-    // tag::receive[]
     public byte[] receive() throws IOException {
         header.clear();
         if (!readFully(header, "header", true)) {
@@ -76,9 +71,7 @@ public final class FramedChannel implements AutoCloseable {
         readFully(body, "%d-byte message".formatted(length), false);
         return body.array();
     }
-    // end::receive[]
 
-    // tag::read-fully[]
     /// Reads until `buffer` is full; false if EOF came before its first byte and `eofFirstIsClean`.
     private boolean readFully(ByteBuffer buffer, String what, boolean eofFirstIsClean) throws IOException {
         while (buffer.hasRemaining()) {
@@ -100,7 +93,6 @@ public final class FramedChannel implements AutoCloseable {
         }
         return true;
     }
-    // end::read-fully[]
 
     @Override
     public void close() throws IOException {

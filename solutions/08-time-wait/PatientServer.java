@@ -44,7 +44,6 @@ public final class PatientServer implements AutoCloseable {
         this.acceptor = Thread.ofVirtual().name("patient-accept-" + listener.getLocalPort()).start(this::acceptLoop);
     }
 
-    // tag::listen[]
     public static ServerSocket listen(InetAddress address, int port) throws IOException {
         if (address == null) {
             throw new IllegalArgumentException("address is null: name the address to listen on, e.g. 127.0.0.1");
@@ -65,7 +64,6 @@ public final class PatientServer implements AutoCloseable {
             throw e;
         }
     }
-    // end::listen[]
 
     public static PatientServer serve(ServerSocket listener, Duration idle) {
         if (listener == null) {
@@ -101,7 +99,6 @@ public final class PatientServer implements AutoCloseable {
         }
     }
 
-    // tag::converse[]
     private void converse(Socket connection) {
         try (connection) {
             // A client that neither asks nor closes would pin this thread and descriptor for ever: bound the wait.
@@ -149,7 +146,6 @@ public final class PatientServer implements AutoCloseable {
         }
         return line.toString(UTF_8);
     }
-    // end::converse[]
 
     /// SO_TIMEOUT bounds reads only: a client that sends requests but never reads the replies fills its receive
     /// window and this server's send buffer, and a blocking write then waits for ever. A reply that has not left

@@ -22,7 +22,6 @@ public final class ReusingClient implements AutoCloseable {
         this.out = socket.getOutputStream();
     }
 
-    // tag::connect[]
     public static ReusingClient connect(InetSocketAddress server, Duration timeout) throws IOException {
         if (server == null) {
             throw new IllegalArgumentException("server address is null: name the server to connect to");
@@ -49,9 +48,7 @@ public final class ReusingClient implements AutoCloseable {
             throw e;
         }
     }
-    // end::connect[]
 
-    // tag::ask[]
     public String ask(String request) throws IOException {
         if (request == null || request.indexOf('\n') >= 0 || request.indexOf('\r') >= 0) {
             // A line break inside a request would end it early: the server would answer twice, and every later
@@ -67,14 +64,11 @@ public final class ReusingClient implements AutoCloseable {
         }
         return reply;
     }
-    // end::ask[]
 
-    // tag::close[]
     /// Ends the conversation. The protocol has the client close first: its FIN goes out before the server's, so this
     /// side keeps the connection's TIME_WAIT. An orderly close (FIN, not SO_LINGER 0's RST) lets the server read EOF.
     @Override
     public void close() throws IOException {
         socket.close();
     }
-    // end::close[]
 }

@@ -13,7 +13,6 @@ public record TimeWaitCensus(int port, int heldByPort, int heldByPeers) {
     private static final List<Path> TABLES = List.of(Path.of("/proc/net/tcp"), Path.of("/proc/net/tcp6"));
     private static final String TIME_WAIT = "06"; // include/net/tcp_states.h: TCP_TIME_WAIT = 6
 
-    // tag::take[]
     public static TimeWaitCensus take(int port) throws IOException {
         if (port < 1 || port > 65_535) {
             throw new IllegalArgumentException("port " + port + " is out of range 1..65535");
@@ -48,5 +47,4 @@ public record TimeWaitCensus(int port, int heldByPort, int heldByPeers) {
         // ADDRESS:PORT, the port in plain hex (only the address is in host byte order)
         return Integer.parseInt(endpoint, endpoint.lastIndexOf(':') + 1, endpoint.length(), 16);
     }
-    // end::take[]
 }
