@@ -70,7 +70,10 @@ class CourseTest {
     private static CompletableFuture<List<Row>> exercisesRun;
     private static final Map<KnownBad, CompletableFuture<List<Row>>> knownBadRuns = new java.util.LinkedHashMap<>();
     private static final Map<Path, CompletableFuture<Child[]>> lessonRuns = new TreeMap<>();
-    private static CompletableFuture<Map<String, LearnerBuild.Verdict>> learnerRuns;
+    private static final Path LEARNER = WORK.resolve("learner");
+    private static CompletableFuture<LearnerBuild.Verdict> halfSolvedRun;
+    private static CompletableFuture<Map<String, Child>> workbookChecks;
+    private static CompletableFuture<Map<String, LearnerBuild.Verdict>> oneChapterRuns;
     private static CompletableFuture<List<Row>> withoutProcRun;
     private static CompletableFuture<List<Row>> withoutNamespacesRun;
 
@@ -79,8 +82,11 @@ class CourseTest {
         Files.createDirectories(WORK);
         runner = Executors.newFixedThreadPool(2);
         lessonRunner = Executors.newSingleThreadExecutor();
+        // the longest chain first: the whole tree built and graded, then the workbook on the same copy
+        halfSolvedRun = CompletableFuture.supplyAsync(CourseTest::gradeHalfSolved, runner);
+        workbookChecks = halfSolvedRun.thenApplyAsync(graded -> checkWithTheWorkbook(), runner);
+        oneChapterRuns = CompletableFuture.supplyAsync(CourseTest::gradeOneChapter, runner);
         exercisesRun = CompletableFuture.supplyAsync(CourseTest::gradeExercises, runner);
-        learnerRuns = CompletableFuture.supplyAsync(CourseTest::gradeAsALearner, runner);
         withoutProcRun = canHideProc() ? CompletableFuture.supplyAsync(CourseTest::gradeSolutionsWithoutProc, runner)
                 : CompletableFuture.failedFuture(new IllegalStateException("cannot make a mount namespace here"));
         withoutNamespacesRun = canForbidNamespaces()
@@ -103,7 +109,7 @@ class CourseTest {
             share.forEach(bug -> knownBadRuns.put(bug, graded.thenApply(rows -> rows.get(bug))));
         }
         // Lessons are timed against their budget, so they run one at a time once the grading runs are done.
-        CompletableFuture<?> previous = CompletableFuture.allOf(Stream.concat(Stream.of(exercisesRun, learnerRuns,
+        CompletableFuture<?> previous = CompletableFuture.allOf(Stream.concat(Stream.of(exercisesRun, workbookChecks, oneChapterRuns,
                         withoutProcRun.exceptionally(cannot -> List.of()),
                         withoutNamespacesRun.exceptionally(cannot -> List.of())),
                 knownBadRuns.values().stream()).toArray(CompletableFuture[]::new)).exceptionally(failed -> null);
@@ -151,7 +157,7 @@ class CourseTest {
     @Test
     @DisplayName("./mvnw test passes only at full marks: a half-solved tree and one mistake fail it, a solved chapter passes")
     void theLearnersBuildPassesOnlyAtFullMarks() {
-        Map<String, LearnerBuild.Verdict> runs = learnerRuns.join();
+        Map<String, LearnerBuild.Verdict> runs = oneChapterRuns.join();
         var first = new Chapters(ROOT).all().getFirst();
         int total = exercisesRun.join().size();
         int inFirst = (int) exercisesRun.join().stream().filter(r -> r.tags().contains(first.tag())).count();
@@ -168,7 +174,7 @@ class CourseTest {
         assertThat(mistake.status()).as("grade.json status with one mistake").isEqualTo("fail");
         assertThat(mistake.score()).as("grade.json score with one mistake").isLessThan(inFirst);
 
-        var half = runs.get("half-solved");
+        var half = halfSolvedRun.join();
         assertThat(half.exit()).as("exit status of `./mvnw test` with only %s solved (%s); scorecard:%n%s",
                 first.id(), half.buildLine(), half.scorecard()).isNotZero();
         assertThat(half.buildLine()).as("Maven's verdict with only %s solved", first.id()).contains("BUILD FAILURE");
@@ -177,6 +183,30 @@ class CourseTest {
                 .containsExactly("fail", inFirst, total);
         assertThat(half.scorecard()).as("the scorecard's total line with only %s solved", first.id())
                 .containsPattern("total\\s+%d/%d".formatted(inFirst, total));
+    }
+
+    @Test
+    @DisplayName("./mvnw test and ./jbang workbook check agree test for test on a solved chapter and an untouched one")
+    void bothFrontDoorsGiveOneVerdict() throws IOException {
+        var half = halfSolvedRun.join();
+        Map<String, String> byMaven = tests(LEARNER.resolve("target/grade.json"));
+        boolean solved = true;
+        for (var check : workbookChecks.join().entrySet()) {
+            String chapter = check.getKey(), output = check.getValue().output();
+            assertThat(check.getValue().exit()).as("exit status of ./jbang workbook check on %s (%s: %s); its output:%n%s",
+                    chapter, solved ? "solved" : "untouched", solved ? 0 : 1, output).isEqualTo(solved ? 0 : 1);
+            assertThat(output).as("./jbang workbook check on %s, piped: no colour codes", chapter).doesNotContain("\u001b[");
+            Map<String, String> byWorkbook = tests(LEARNER.resolve("target/workbook").resolve(chapter).resolve("grade.json"));
+            var ofChapter = new TreeMap<String, String>();
+            byMaven.forEach((name, verdict) -> {
+                if (name.startsWith(chapter + " › ")) {
+                    ofChapter.put(name, verdict);
+                }
+            });
+            assertThat(byWorkbook).as("%s graded by ./jbang workbook check (left) and by ./mvnw test (right, %s): "
+                    + "test → status and message", chapter, half.buildLine()).isNotEmpty().isEqualTo(ofChapter);
+            solved = false;
+        }
     }
 
     @Test
@@ -271,27 +301,60 @@ class CourseTest {
         }));
     }
 
-    /// The learner's own command on copies of the course: the whole tree with only the first chapter solved; then, on
-    /// a copy holding that chapter alone (it compiles sooner), the chapter solved (-Dgroups), then with one known-bad
-    /// mistake in it.
-    private static Map<String, LearnerBuild.Verdict> gradeAsALearner() {
+    /// The learner's own command on a copy of the whole course with only the first chapter solved.
+    private static LearnerBuild.Verdict gradeHalfSolved() {
+        var first = new Chapters(ROOT).all().getFirst();
+        long t0 = System.nanoTime();
+        var whole = new LearnerBuild(ROOT, LEARNER);
+        solved(first).forEach(f -> whole.write(first.id(), f));
+        var verdict = whole.grade("half-solved", RUN_BOUND);
+        TIMINGS.put(ROOT.relativize(LEARNER) + " (./mvnw test)", Duration.ofNanos(System.nanoTime() - t0));
+        return verdict;
+    }
+
+    /// `./jbang workbook check` on the same copy, once the learner's `./mvnw test` has graded it: for the solved
+    /// chapter and an untouched one.
+    private static Map<String, Child> checkWithTheWorkbook() {
+        var checks = new java.util.LinkedHashMap<String, Child>();
+        for (var chapter : new Chapters(ROOT).all().subList(0, 2)) {
+            checks.put(chapter.id(), run(List.of(LEARNER.resolve("jbang").toString(), "workbook", "check", chapter.tag()),
+                    LEARNER, LEARNER.resolve("workbook-" + chapter.tag() + ".log"), RUN_BOUND));
+        }
+        return checks;
+    }
+
+    /// The learner's own command on a copy holding the first chapter alone (it compiles sooner): the chapter solved
+    /// (-Dgroups), then with one known-bad mistake in it.
+    private static Map<String, LearnerBuild.Verdict> gradeOneChapter() {
         var first = new Chapters(ROOT).all().getFirst();
         Path solution = ROOT.resolve("solutions").resolve(first.id());
-        List<Path> solved = Course.javaFiles(solution).stream().filter(f -> !f.toString().contains("known-bad")).toList();
         var runs = new java.util.LinkedHashMap<String, LearnerBuild.Verdict>();
         long t0 = System.nanoTime();
-        var whole = new LearnerBuild(ROOT, WORK.resolve("learner"));
-        solved.forEach(f -> whole.write(first.id(), f));
-        runs.put("half-solved", whole.grade("half-solved", RUN_BOUND));
         var alone = new LearnerBuild(ROOT, WORK.resolve("learner-" + first.id()), first.id());
-        solved.forEach(f -> alone.write(first.id(), f));
+        solved(first).forEach(f -> alone.write(first.id(), f));
         runs.put("solved", alone.grade("solved", RUN_BOUND, "-Dgroups=" + first.tag()));
         KnownBad bug = KnownBad.all(ROOT.resolve("solutions")).stream().filter(k -> k.chapter().equals(first.id()))
                 .findFirst().orElseThrow();
         bug.applyTo(solution, WORK.resolve("learner-mistake")).forEach(f -> alone.write(first.id(), f));
         runs.put("one-mistake", alone.grade("one-mistake", RUN_BOUND, "-Dgroups=" + first.tag()));
-        TIMINGS.put("target/course-check/learner (3 x ./mvnw test)", Duration.ofNanos(System.nanoTime() - t0));
+        TIMINGS.put("target/course-check/learner-" + first.id() + " (2 x ./mvnw test)", Duration.ofNanos(System.nanoTime() - t0));
         return runs;
+    }
+
+    private static List<Path> solved(Chapters.Chapter chapter) {
+        return Course.javaFiles(ROOT.resolve("solutions").resolve(chapter.id())).stream()
+                .filter(f -> !f.toString().contains("known-bad")).toList();
+    }
+
+    /// grade.json's tests: name → "status: message".
+    private static Map<String, String> tests(Path grade) throws IOException {
+        assertThat(grade).as("a grade.json").isRegularFile();
+        var tests = new TreeMap<String, String>();
+        for (Object o : WorkbookGrader.Json.list(WorkbookGrader.Json.object(Files.readString(grade)).get("tests"))) {
+            Map<String, Object> t = WorkbookGrader.Json.object(o);
+            tests.put((String) t.get("name"), t.get("status") + ": " + t.get("message"));
+        }
+        return tests;
     }
 
     /// Where the graded tests meet a machine without /proc: the solutions graded in a mount namespace whose /proc is
@@ -351,6 +414,7 @@ class CourseTest {
         var batch = new ArrayList<String>();
         var batched = new ArrayList<KnownBad>();
         try {
+            long compiling = System.nanoTime();
             Files.createDirectories(work.resolve("lane-" + lane));
             try (Stream<Path> old = Files.list(work.resolve("lane-" + lane))) {
                 for (Path log : old.toList()) {
@@ -370,6 +434,8 @@ class CourseTest {
                 batch.add(String.join("\t", bug.name(), dir.resolve("results.tsv").toString(), classes.toString(),
                         String.join(",", bug.caughtBy())));
             }
+            TIMINGS.put(ROOT.relativize(work) + "/lane-" + lane + " (javac, " + bugs.size() + " known-bads)",
+                    Duration.ofNanos(System.nanoTime() - compiling));
             Path batchFile = Files.write(work.resolve("lane-" + lane).resolve("batch.tsv"), batch);
             long t0 = System.nanoTime();
             for (int first = 0, jvm = 1; first < batched.size(); jvm++) {
@@ -472,7 +538,11 @@ class CourseTest {
     }
 
     private static Child run(List<String> command, Path log, Duration bound) {
-        Child ran = Child.run(command, ROOT, log, bound);
+        return run(command, ROOT, log, bound);
+    }
+
+    private static Child run(List<String> command, Path dir, Path log, Duration bound) {
+        Child ran = Child.run(command, dir, log, bound);
         TIMINGS.put(ROOT.relativize(log).toString(), ran.took());
         return ran;
     }

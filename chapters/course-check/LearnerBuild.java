@@ -14,7 +14,7 @@ import java.util.stream.Stream;
 /// exit status, its `BUILD` line, `target/grade.json` and the scorecard. The course check uses it to prove that the
 /// build passes only at full marks.
 ///
-/// The copy holds what a learner's clone holds for grading (the build, `chapters/`, `exercises/`); a scenario then
+/// The copy holds what a learner's clone holds for grading (the build, `./jbang`, `chapters/`, `exercises/`); a scenario then
 /// replaces exercise files with solved or mistaken ones before each run.
 final class LearnerBuild {
 
@@ -36,7 +36,7 @@ final class LearnerBuild {
         this.tree = tree;
         try {
             delete(tree);
-            var parts = new ArrayList<>(List.of("pom.xml", "mvnw", ".mvn"));
+            var parts = new ArrayList<>(List.of("pom.xml", "mvnw", ".mvn", "jbang", "jbang-catalog.json"));
             if (chapters.length == 0) {
                 parts.addAll(List.of("chapters", "exercises"));
             } else {

@@ -1,9 +1,6 @@
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
-import java.time.Duration;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
@@ -22,8 +19,9 @@ import org.w3c.dom.Element;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /// The learner's two front doors, `./mvnw test` and `./jbang workbook`, give one verdict: the workbook runs on the
-/// pom's library versions, and on a copy of the course both grade an untouched chapter and a solved one test for
-/// test alike. Also: every task of every chapter has its three levels of hints, and the site shows them.
+/// pom's library versions (that both grade a copy of the course test for test alike is CourseTest's, on the copy
+/// its learner's build grades). Also: every task of every chapter has its three levels of hints, and the site shows
+/// them.
 @Tag("course")
 @Timeout(value = 10, unit = TimeUnit.MINUTES)
 @DisplayName("The workbook command line")
@@ -32,7 +30,6 @@ class WorkbookTest {
     private static final Path ROOT = Path.of("").toAbsolutePath();
     private static final Path SCRIPT = ROOT.resolve("chapters/grading/Workbook.java");
     private static final Pattern DEPS = Pattern.compile("(?m)^//DEPS\\s+(\\S+)$");
-    private static final Duration RUN_BOUND = Duration.ofMinutes(4);
 
     @Test
     @DisplayName("./jbang workbook runs on the pom's JUnit, AssertJ, Awaitility and picocli, its JDK and its test JVM flags")
@@ -116,45 +113,6 @@ class WorkbookTest {
         }
     }
 
-    @Test
-    @DisplayName("./mvnw test and ./jbang workbook check agree test for test on a solved chapter and an untouched one")
-    void bothFrontDoorsGiveOneVerdict() throws IOException {
-        var chapters = new Chapters(ROOT).all();
-        var solved = chapters.get(0);
-        var untouched = chapters.get(1);
-        Path tree = ROOT.resolve("target/course-check/workbook");
-        var copy = new LearnerBuild(ROOT, tree);
-        for (String part : List.of("jbang", "jbang-catalog.json")) {
-            Files.copy(ROOT.resolve(part), tree.resolve(part), StandardCopyOption.COPY_ATTRIBUTES);
-        }
-        for (Path f : WorkbookGrader.sources(ROOT.resolve("solutions").resolve(solved.id()))) {
-            copy.write(solved.id(), f);
-        }
-
-        var maven = copy.grade("maven", RUN_BOUND, "-Dgroups=" + solved.tag() + "," + untouched.tag());
-        assertThat(maven.status()).as("grade.json's status of ./mvnw test -Dgroups=%s,%s (%s)", solved.tag(),
-                untouched.tag(), maven.buildLine()).isEqualTo("fail");
-        Map<String, String> byMaven = tests(tree.resolve("target/grade.json"));
-
-        for (var chapter : List.of(solved, untouched)) {
-            Path log = tree.resolve("workbook-" + chapter.tag() + ".log");
-            int exit = run(tree, log, tree.resolve("jbang").toString(), "workbook", "check", chapter.tag());
-            String output = Files.readString(log);
-            assertThat(exit).as("exit status of ./jbang workbook check %s (%s); its output:%n%s", chapter.tag(),
-                    chapter == solved ? "solved: 0" : "untouched: 1", output).isEqualTo(chapter == solved ? 0 : 1);
-            assertThat(output).as("./jbang workbook check %s, piped: no colour codes", chapter.tag()).doesNotContain("\u001b[");
-            Map<String, String> byWorkbook = tests(tree.resolve("target/workbook").resolve(chapter.id()).resolve("grade.json"));
-            var ofChapter = new LinkedHashMap<String, String>();
-            byMaven.forEach((name, verdict) -> {
-                if (name.startsWith(chapter.id() + " › ")) {
-                    ofChapter.put(name, verdict);
-                }
-            });
-            assertThat(byWorkbook).as("%s graded by ./jbang workbook check (left) and by ./mvnw test (right): "
-                    + "test → status and message", chapter.id()).isNotEmpty().isEqualTo(ofChapter);
-        }
-    }
-
     /// Code lines of a chapter's solution (long enough to be more than a brace) that its exercise, lesson, tests and
     /// text — all but the hints — do not have.
     private static java.util.Set<String> solutionOnlyLines(String id) throws IOException {
@@ -176,17 +134,6 @@ class WorkbookTest {
         return only;
     }
 
-    /// grade.json's tests: name → "status: message".
-    private static Map<String, String> tests(Path grade) throws IOException {
-        assertThat(grade).as("a grade.json").isRegularFile();
-        var tests = new TreeMap<String, String>();
-        for (Object o : WorkbookGrader.Json.list(WorkbookGrader.Json.object(Files.readString(grade)).get("tests"))) {
-            Map<String, Object> t = WorkbookGrader.Json.object(o);
-            tests.put((String) t.get("name"), t.get("status") + ": " + t.get("message"));
-        }
-        return tests;
-    }
-
     private static Element child(Element parent, String tag) {
         for (var node = parent.getFirstChild(); node != null; node = node.getNextSibling()) {
             if (node instanceof Element e && e.getTagName().equals(tag)) {
@@ -199,14 +146,5 @@ class WorkbookTest {
     private static String text(Element parent, String tag) {
         var nodes = parent.getElementsByTagName(tag);
         return nodes.getLength() == 0 ? "" : nodes.item(0).getTextContent().strip();
-    }
-
-    private static int run(Path dir, Path log, String... command) {
-        Child ran = Child.run(List.of(command), dir, log, RUN_BOUND);
-        if (ran.killed()) {
-            throw new AssertionError("`%s` ran longer than %s; its output is in %s"
-                    .formatted(String.join(" ", command), RUN_BOUND, ROOT.relativize(log)));
-        }
-        return ran.exit();
     }
 }
