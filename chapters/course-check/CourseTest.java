@@ -1,6 +1,6 @@
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -14,6 +14,7 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 
+import javax.tools.StandardJavaFileManager;
 import javax.tools.ToolProvider;
 
 import org.junit.jupiter.api.AfterAll;
@@ -475,17 +476,23 @@ class CourseTest {
         return WORK.resolve("known-bad").resolve(bug.chapter()).resolve(bug.name());
     }
 
+    /// javac's file manager, one per thread (a lane compiles its known-bads one after the other): it reads the JDK's
+    /// module index once, not once for each of a hundred small compilations.
+    private static final ThreadLocal<StandardJavaFileManager> JAVAC_FILES = ThreadLocal.withInitial(() ->
+            ToolProvider.getSystemJavaCompiler().getStandardFileManager(null, null, StandardCharsets.UTF_8));
+
     private static Path compile(List<Path> sources, Path out, Path classpath) {
         try {
             Files.createDirectories(out);
-            var args = new ArrayList<>(List.of("-d", out.toString(), "-proc:none", "-nowarn", "-encoding", "UTF-8"));
+            var options = new ArrayList<>(List.of("-d", out.toString(), "-proc:none", "-nowarn", "-encoding", "UTF-8"));
             if (classpath != null) {
-                args.addAll(List.of("-cp", classpath.toString()));
+                options.addAll(List.of("-cp", classpath.toString()));
             }
-            sources.forEach(s -> args.add(s.toString()));
-            var errors = new ByteArrayOutputStream();
-            int exit = ToolProvider.getSystemJavaCompiler().run(null, errors, errors, args.toArray(String[]::new));
-            if (exit != 0) {
+            var errors = new java.io.StringWriter();
+            var files = JAVAC_FILES.get();
+            boolean compiled = ToolProvider.getSystemJavaCompiler().getTask(errors, files, null, options, null,
+                    files.getJavaFileObjectsFromPaths(sources)).call();
+            if (!compiled) {
                 throw new AssertionError("javac failed on " + sources + ":\n" + errors);
             }
             return out;
