@@ -8,7 +8,6 @@ import java.util.Set;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
 import static java.time.Duration.ofMillis;
@@ -19,10 +18,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 /// in a private network namespace.
 @Tag("connect")
 @Tag("05-connect")
-@Tag("wire")
 @NeedsWire
-// A JVM of its own in a private namespace starts first (about half a second), then a connect waits out 1.5 s.
-@Timeout(value = 10, threadMode = Timeout.ThreadMode.SEPARATE_THREAD)
 class DialerWireTest {
 
     @RegisterExtension

@@ -11,7 +11,6 @@ import java.util.stream.Collectors;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
 import static java.time.Duration.ofSeconds;
@@ -22,10 +21,7 @@ import static org.assertj.core.api.Assertions.fail;
 /// byte, or an RST — seen segment by segment in a private network namespace.
 @Tag("close")
 @Tag("07-close")
-@Tag("wire")
 @NeedsWire
-// A JVM of its own in a private namespace starts first (about half a second, more on a busy machine).
-@Timeout(value = 10, threadMode = Timeout.ThreadMode.SEPARATE_THREAD)
 class ReverseClientWireTest {
 
     private static final Duration SCENE = ofSeconds(4);

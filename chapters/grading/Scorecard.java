@@ -27,9 +27,9 @@ import org.junit.platform.launcher.TestPlan;
 /// `scorecard.txt` beside `grade.json`, and the build prints it after the last test.
 ///
 /// A skipped test neither earns nor costs a point. A test that needs /proc and was skipped keeps the grade from
-/// `pass` (the chapter is not proven done); a wire test (`@Tag("wire")`) skipped because this machine cannot make a
-/// private network namespace does not: it is left out of the chapter's points and listed apart, so a learner
-/// without namespaces is neither failed nor credited (docs/grading.adoc, "Tests on the wire").
+/// `pass` (the chapter is not proven done); a wire test (tagged `wire` by `@NeedsWire`) skipped because this machine
+/// cannot make a private network namespace does not: it is left out of the chapter's points and listed apart, so a
+/// learner without namespaces is neither failed nor credited (docs/grading.adoc, "Tests on the wire").
 public final class Scorecard implements TestExecutionListener {
 
     /// One graded test's outcome: `status` is pass, fail or skip; `wire` when it is a test on the wire.
