@@ -100,6 +100,9 @@ public final class Lab implements AfterEachCallback, ExecutionCondition, TestExe
                 accepted++;
             } catch (ConnectException refused) {
                 return;
+            } catch (SocketException reset) {
+                // The listener closed while this probe sat in its accept queue, and the kernel reset the probe's
+                // connection: the port is going away. The next try tells whether it refuses.
             }
             if (System.nanoTime() - deadline > 0) {
                 throw new AssertionError(("connect() to 127.0.0.1:%d still succeeded %d ms after the server was "
