@@ -415,7 +415,7 @@ class CourseTest {
         var batch = new ArrayList<String>();
         var batched = new ArrayList<KnownBad>();
         try {
-            long compiling = System.nanoTime();
+            long compiling = System.nanoTime(), compilingCpu = THREAD_CPU.getCurrentThreadCpuTime();
             Files.createDirectories(work.resolve("lane-" + lane));
             try (Stream<Path> old = Files.list(work.resolve("lane-" + lane))) {
                 for (Path log : old.toList()) {
@@ -435,7 +435,8 @@ class CourseTest {
                 batch.add(String.join("\t", bug.name(), dir.resolve("results.tsv").toString(), classes.toString(),
                         String.join(",", bug.caughtBy())));
             }
-            TIMINGS.put(ROOT.relativize(work) + "/lane-" + lane + " (javac, " + bugs.size() + " known-bads)",
+            TIMINGS.put(ROOT.relativize(work) + "/lane-" + lane + " (javac, " + bugs.size() + " known-bads, %.1f s of CPU)"
+                    .formatted((THREAD_CPU.getCurrentThreadCpuTime() - compilingCpu) / 1e9),
                     Duration.ofNanos(System.nanoTime() - compiling));
             Path batchFile = Files.write(work.resolve("lane-" + lane).resolve("batch.tsv"), batch);
             long t0 = System.nanoTime();
@@ -478,6 +479,8 @@ class CourseTest {
 
     /// javac's file manager, one per thread (a lane compiles its known-bads one after the other): it reads the JDK's
     /// module index once, not once for each of a hundred small compilations.
+    private static final java.lang.management.ThreadMXBean THREAD_CPU = java.lang.management.ManagementFactory.getThreadMXBean();
+
     private static final ThreadLocal<StandardJavaFileManager> JAVAC_FILES = ThreadLocal.withInitial(() ->
             ToolProvider.getSystemJavaCompiler().getStandardFileManager(null, null, StandardCharsets.UTF_8));
 
