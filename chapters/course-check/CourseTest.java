@@ -93,22 +93,29 @@ class CourseTest {
         withoutNamespacesRun = canForbidNamespaces()
                 ? CompletableFuture.supplyAsync(CourseTest::gradeSolutionsWithoutNamespaces, runner)
                 : CompletableFuture.failedFuture(new IllegalStateException("cannot make a user namespace here"));
-        // The known-bads are graded in a few lanes at once, each a JVM that grades its share one after the other
-        // (GradeRun --batch), each in a class loader of its own; a known-bad that leaves something behind gets the
-        // next one a fresh JVM. Their tests mostly wait (on a bound, a timeout, a peer), so lanes beyond the cores
-        // still shorten the check.
+        // The known-bads are compiled in a few shares at once, then graded in as many lanes, each a JVM that takes
+        // the next known-bad nobody has taken (GradeRun --batch) and grades it in a class loader of its own; a
+        // known-bad that leaves something behind gets the lane a fresh JVM. Their tests mostly wait (on a bound, a
+        // timeout, a peer), so lanes beyond the cores still shorten the check, and lanes that take from one queue
+        // end together.
         var bugs = KnownBad.all(ROOT.resolve("solutions")).stream().filter(k -> focus(k.chapter())).toList();
         knownBadLanes = Executors.newFixedThreadPool(KNOWN_BAD_LANES);
+        var compiled = new ArrayList<CompletableFuture<Map<KnownBad, String>>>();
         for (int lane = 0; lane < KNOWN_BAD_LANES; lane++) {
-            // dealt like cards, so that each lane holds some of every chapter's slow ones
+            // dealt like cards, so that each share holds some of every chapter's
             var share = new ArrayList<KnownBad>();
             for (int i = lane; i < bugs.size(); i += KNOWN_BAD_LANES) {
                 share.add(bugs.get(i));
             }
             int number = lane + 1;
-            var graded = CompletableFuture.supplyAsync(() -> gradeKnownBads(number, share), knownBadLanes);
-            share.forEach(bug -> knownBadRuns.put(bug, graded.thenApply(rows -> rows.get(bug))));
+            compiled.add(CompletableFuture.supplyAsync(() -> compileKnownBads(number, share), knownBadLanes));
         }
+        CompletableFuture<Path> batch = CompletableFuture.allOf(compiled.toArray(CompletableFuture[]::new))
+                .thenApply(done -> writeBatch(bugs, compiled.stream().map(CompletableFuture::join).toList()));
+        CompletableFuture<?> graded = batch.thenCompose(file -> CompletableFuture.allOf(
+                java.util.stream.IntStream.rangeClosed(1, KNOWN_BAD_LANES).mapToObj(lane -> CompletableFuture
+                        .runAsync(() -> gradeKnownBads(lane, file), knownBadLanes)).toArray(CompletableFuture[]::new)));
+        bugs.forEach(bug -> knownBadRuns.put(bug, graded.thenApply(done -> results(bug))));
         // Lessons are timed against their budget, so they run one at a time once the grading runs are done.
         CompletableFuture<?> previous = CompletableFuture.allOf(Stream.concat(Stream.of(exercisesRun, workbookChecks, oneChapterRuns,
                         withoutProcRun.exceptionally(cannot -> List.of()),
@@ -410,65 +417,90 @@ class CourseTest {
         return grade(classes, WORK.resolve("exercises"), List.of());
     }
 
-    private static Map<KnownBad, List<Row>> gradeKnownBads(int lane, List<KnownBad> bugs) {
-        Path work = WORK.resolve("known-bad");
-        var batch = new ArrayList<String>();
-        var batched = new ArrayList<KnownBad>();
+    /// Applies and compiles a share of the known-bads; returns each one's line of the batch file (`name  results.tsv
+    /// classes  Class#method,…`), or none for one that names no test (its results are empty: the test says so).
+    private static Map<KnownBad, String> compileKnownBads(int share, List<KnownBad> bugs) {
+        long t0 = System.nanoTime(), cpu = THREAD_CPU.getCurrentThreadCpuTime();
+        var lines = new java.util.HashMap<KnownBad, String>();
         try {
-            long compiling = System.nanoTime(), compilingCpu = THREAD_CPU.getCurrentThreadCpuTime();
-            Files.createDirectories(work.resolve("lane-" + lane));
-            try (Stream<Path> old = Files.list(work.resolve("lane-" + lane))) {
-                for (Path log : old.toList()) {
-                    Files.delete(log);
-                }
-            }
             for (KnownBad bug : bugs) {
                 Path dir = knownBadDir(bug);
                 List<Path> sources = bug.applyTo(ROOT.resolve("solutions").resolve(bug.chapter()), dir.resolve("src"));
                 Path classes = compile(sources, dir.resolve("classes"), ROOT.resolve("target/classes"));
                 Files.deleteIfExists(dir.resolve("results.tsv"));
                 if (bug.caughtBy().isEmpty()) {
-                    Files.write(dir.resolve("results.tsv"), List.of()); // nothing to run: the test says so
+                    Files.write(dir.resolve("results.tsv"), List.of());
                     continue;
                 }
-                batched.add(bug);
-                batch.add(String.join("\t", bug.name(), dir.resolve("results.tsv").toString(), classes.toString(),
+                lines.put(bug, String.join("\t", bug.name(), dir.resolve("results.tsv").toString(), classes.toString(),
                         String.join(",", bug.caughtBy())));
             }
-            TIMINGS.put(ROOT.relativize(work) + "/lane-" + lane + " (javac, " + bugs.size() + " known-bads, %.1f s of CPU)"
-                    .formatted((THREAD_CPU.getCurrentThreadCpuTime() - compilingCpu) / 1e9),
-                    Duration.ofNanos(System.nanoTime() - compiling));
-            Path batchFile = Files.write(work.resolve("lane-" + lane).resolve("batch.tsv"), batch);
-            long t0 = System.nanoTime();
-            for (int first = 0, jvm = 1; first < batched.size(); jvm++) {
-                // Many mistakes are caught by a hang: 3 s is still well above what any graded test takes on the
-                // solutions (under 2 s each), and spares the check the full 5 s per hang.
-                var command = new ArrayList<>(List.of(java(), "--enable-native-access=ALL-UNNAMED",
-                        "-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC",
-                        "-Djunit.jupiter.execution.timeout.testable.method.default=3 s",
-                        "-cp", System.getProperty("java.class.path"),
-                        "GradeRun", "--batch", batchFile.toString(), String.valueOf(first)));
-                Child ran = run(command, work.resolve("lane-" + lane).resolve("run-" + jvm + ".log"), RUN_BOUND);
-                int next = first;
-                while (next < batched.size()
-                        && Files.exists(knownBadDir(batched.get(next)).resolve("results.tsv"))) {
-                    next++;
-                }
-                if (ran.exit() != 0 && !(ran.exit() == GradeRun.DIRTY && next > first)) {
-                    throw new AssertionError("grading the known-bads of lane " + lane + " crashed:\n" + ran.tail());
-                }
-                first = next;
-            }
-            TIMINGS.put(ROOT.relativize(work).toString() + "/lane-" + lane + " (" + bugs.size() + " known-bads)",
-                    Duration.ofNanos(System.nanoTime() - t0));
-            var rows = new java.util.LinkedHashMap<KnownBad, List<Row>>();
-            for (KnownBad bug : bugs) {
-                rows.put(bug, Files.readAllLines(knownBadDir(bug).resolve("results.tsv")).stream()
-                        .map(Row::parse).toList());
-            }
-            return rows;
         } catch (IOException e) {
             throw new UncheckedIOException(e);
+        }
+        TIMINGS.put("target/course-check/known-bad/javac-" + share + " (%d known-bads, %.1f s of CPU)"
+                .formatted(bugs.size(), (THREAD_CPU.getCurrentThreadCpuTime() - cpu) / 1e9), Duration.ofNanos(System.nanoTime() - t0));
+        return lines;
+    }
+
+    /// The batch every lane takes from, in the course's order, with a fresh folder of claims beside it.
+    private static Path writeBatch(List<KnownBad> bugs, List<Map<KnownBad, String>> shares) {
+        Path work = WORK.resolve("known-bad");
+        try {
+            deleteTree(work.resolve("claims"));
+            Files.createDirectories(work.resolve("claims"));
+            return Files.write(work.resolve("batch.tsv"), bugs.stream()
+                    .flatMap(bug -> shares.stream().map(share -> share.get(bug)))
+                    .filter(java.util.Objects::nonNull).toList());
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    /// One lane: JVMs one after the other, each grading known-bads from the batch until none is left (exit 0), or
+    /// until one left something behind (exit DIRTY: the next JVM goes on).
+    private static void gradeKnownBads(int lane, Path batch) {
+        Path logs = WORK.resolve("known-bad").resolve("lane-" + lane);
+        try {
+            deleteTree(logs);
+            Files.createDirectories(logs);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        long t0 = System.nanoTime();
+        for (int jvm = 1; ; jvm++) {
+            // Many mistakes are caught by a hang: 3 s is still well above what any graded test takes on the
+            // solutions (under 2 s each), and spares the check the full 5 s per hang.
+            var command = List.of(java(), "--enable-native-access=ALL-UNNAMED", "-XX:TieredStopAtLevel=1",
+                    "-XX:+UseSerialGC", "-Djunit.jupiter.execution.timeout.testable.method.default=3 s",
+                    "-cp", System.getProperty("java.class.path"),
+                    "GradeRun", "--batch", batch.toString(), batch.resolveSibling("claims").toString());
+            Child ran = run(command, logs.resolve("run-" + jvm + ".log"), RUN_BOUND);
+            if (ran.exit() == 0) {
+                break;
+            }
+            if (ran.exit() != GradeRun.DIRTY) {
+                throw new AssertionError("grading known-bads in lane " + lane + " crashed:\n" + ran.tail());
+            }
+        }
+        TIMINGS.put(ROOT.relativize(logs) + " (a queue of known-bads)", Duration.ofNanos(System.nanoTime() - t0));
+    }
+
+    private static List<Row> results(KnownBad bug) {
+        try {
+            return Files.readAllLines(knownBadDir(bug).resolve("results.tsv")).stream().map(Row::parse).toList();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    private static void deleteTree(Path dir) throws IOException {
+        if (Files.exists(dir)) {
+            try (Stream<Path> files = Files.walk(dir)) {
+                for (Path f : files.sorted(java.util.Comparator.reverseOrder()).toList()) {
+                    Files.delete(f);
+                }
+            }
         }
     }
 

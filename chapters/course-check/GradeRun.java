@@ -27,12 +27,13 @@ import static org.junit.platform.launcher.core.LauncherDiscoveryRequestBuilder.r
 ///
 /// - `java -cp <impl classes>:<course test class path> GradeRun <results.tsv> [Class#method …]` runs the named
 ///   tests (with none named, every graded test) against whatever implementation classes come first on the path.
-/// - `java -cp <course test class path> GradeRun --batch <batch.tsv> <first>` grades several known-bad
-///   implementations in turn, from line `first` of the batch file (`name  results.tsv  classes  Class#method,…`),
-///   each in a class loader of its own that looks in its classes first. After each one the JVM must be as it was
-///   before — as many sockets open, as many threads alive — or it stops with exit status 3 and the caller starts a
-///   fresh JVM at the next line: a known-bad's leftovers (a server nobody stopped, a loop that spins) never run
-///   beside the next one's tests.
+/// - `java -cp <course test class path> GradeRun --batch <batch.tsv> <claims>` grades known-bad implementations
+///   from the batch file (`name  results.tsv  classes  Class#method,…`) one after the other, each in a class loader
+///   of its own that looks in its classes first. Several JVMs take from one batch at once: each takes a line by
+///   creating its file in the folder `claims`, so every line is graded once. After each one the JVM must be as it
+///   was before — as many sockets open, as many threads alive — or it stops with exit status 3 and the caller
+///   starts a fresh JVM: a known-bad's leftovers (a server nobody stopped, a loop that spins) never run beside the
+///   next one's tests. It exits 0 once no line is left.
 ///
 /// Each line of a results file is one test: `status  Class#method  tags  stub  message`, where status is
 /// SUCCESSFUL, FAILED, ABORTED or SKIPPED (disabled before it ran, as `@NeedsProc` tests are without /proc) and
@@ -45,18 +46,25 @@ public final class GradeRun {
     public static void main(String[] args) throws Exception {
         if (args[0].equals("--batch")) {
             List<String> batch = Files.readAllLines(Path.of(args[1]));
-            int first = Integer.parseInt(args[2]);
-            // Warm up on the reference solution with the first known-bad's tests: what a JVM opens once and keeps
+            Path claims = Path.of(args[2]);
+            int next = unclaimed(batch, claims, 0);
+            if (next < 0) {
+                System.exit(0);
+            }
+            // Warm up on the reference solution with the next known-bad's tests: what a JVM opens once and keeps
             // (the JDK's own socket, its carrier and timer threads) is then part of the state to come back to.
-            String[] warm = batch.get(first).split("\t");
             Path scratch = Files.createTempFile("warm-up", ".tsv");
-            gradeInALoaderOfItsOwn(scratch, Path.of("target/classes").toAbsolutePath(), List.of(warm[3].split(",")));
+            gradeInALoaderOfItsOwn(scratch, Path.of("target/classes").toAbsolutePath(),
+                    List.of(batch.get(next).split("\t")[3].split(",")));
             settle(Integer.MAX_VALUE, Integer.MAX_VALUE); // nothing to compare with yet: only let it go quiet
             Files.delete(scratch);
-            for (int i = first; i < batch.size(); i++) {
+            for (int i = next; i < batch.size(); i++) {
+                if (!claim(claims, i)) {
+                    continue; // another lane has it
+                }
                 String[] f = batch.get(i).split("\t");
                 if (!gradeInALoaderOfItsOwn(Path.of(f[1]), Path.of(f[2]), List.of(f[3].split(",")))
-                        && i + 1 < batch.size()) {
+                        && unclaimed(batch, claims, i + 1) >= 0) {
                     System.out.println("left something behind after " + f[0] + ": a fresh JVM goes on");
                     System.exit(DIRTY);
                 }
@@ -73,6 +81,26 @@ public final class GradeRun {
         }
         // Code under test may leave threads behind (a server nobody stopped); they must not keep this JVM alive.
         System.exit(0);
+    }
+
+    /// Takes line `i` of the batch for this JVM: false if another has taken it (a claim is a file, made at most once).
+    private static boolean claim(Path claims, int i) throws IOException {
+        try {
+            Files.createFile(claims.resolve(String.valueOf(i)));
+            return true;
+        } catch (java.nio.file.FileAlreadyExistsException taken) {
+            return false;
+        }
+    }
+
+    /// The first line from `from` on that no JVM has taken yet, or -1.
+    private static int unclaimed(List<String> batch, Path claims, int from) {
+        for (int i = from; i < batch.size(); i++) {
+            if (!Files.exists(claims.resolve(String.valueOf(i)))) {
+                return i;
+            }
+        }
+        return -1;
     }
 
     /// Grades `methods` with `classes` first, the course's own classes after, in a loader of their own; returns
