@@ -32,6 +32,7 @@ import java.util.concurrent.locks.LockSupport;
 import java.util.function.LongSupplier;
 import java.util.stream.Collectors;
 
+import org.awaitility.core.ConditionTimeoutException;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
@@ -40,6 +41,7 @@ import org.junit.jupiter.api.extension.RegisterExtension;
 import static java.nio.charset.StandardCharsets.UTF_8;
 import static java.time.Duration.ofMillis;
 import static java.time.Duration.ofSeconds;
+import static org.awaitility.Awaitility.await;
 import static java.lang.foreign.ValueLayout.ADDRESS;
 import static java.lang.foreign.ValueLayout.JAVA_INT;
 import static java.lang.foreign.ValueLayout.JAVA_LONG;
@@ -656,12 +658,13 @@ class AcceptorTest {
 
         server.stop();
 
-        long deadline = System.nanoTime() + Duration.ofSeconds(2).toNanos();
-        List<Threads.Info> left;
-        while (!(left = Threads.running("Acceptor").stream().filter(t -> serving.containsKey(t.tid())).toList()).isEmpty()
-                && System.nanoTime() - deadline < 0) {
-            Thread.sleep(20); // polling: a thread dump is the only way to see a virtual thread end
+        // a thread dump is the only way to see a virtual thread end: polled, within a bound
+        try {
+            await().atMost(ofSeconds(2)).pollInterval(ofMillis(20)).until(() -> stillRunning(serving).isEmpty());
+        } catch (ConditionTimeoutException stillServing) {
+            // the assertion below says which threads, and what they cost
         }
+        List<Threads.Info> left = stillRunning(serving);
         long waitedMs = (System.nanoTime() - stoppedAt) / 1_000_000;
         String still = left.stream().map(t -> "  " + t + cpuSince(t, cpuAtStop, waitedMs)).collect(Collectors.joining("\n"));
         assertThat(left).withFailMessage("%d thread(s) of the server still ran %d ms after stop() was called:%n%s%n"
@@ -669,6 +672,11 @@ class AcceptorTest {
                         + "exception and tries again spins a core at 100%%. stop() must end the loop (and every "
                         + "connection's thread, by closing its socket).", left.size(), waitedMs, still)
                 .isEmpty();
+    }
+
+    /// The server threads of `serving` that still run.
+    private static List<Threads.Info> stillRunning(Map<Long, Threads.Info> serving) {
+        return Threads.running("Acceptor").stream().filter(t -> serving.containsKey(t.tid())).toList();
     }
 
     /// Sends `message` and reads back as many bytes, within the read bound; says what went wrong in socket terms.

@@ -429,7 +429,7 @@ class CourseTest {
                 Path classes = compile(sources, dir.resolve("classes"), ROOT.resolve("target/classes"));
                 Files.deleteIfExists(dir.resolve("results.tsv"));
                 if (bug.caughtBy().isEmpty()) {
-                    Files.write(dir.resolve("results.tsv"), List.of());
+                    Files.write(dir.resolve("results.tsv"), List.of()); // nothing to run: the test says so
                     continue;
                 }
                 lines.put(bug, String.join("\t", bug.name(), dir.resolve("results.tsv").toString(), classes.toString(),
@@ -447,7 +447,7 @@ class CourseTest {
     private static Path writeBatch(List<KnownBad> bugs, List<Map<KnownBad, String>> shares) {
         Path work = WORK.resolve("known-bad");
         try {
-            deleteTree(work.resolve("claims"));
+            Course.deleteTree(work.resolve("claims"));
             Files.createDirectories(work.resolve("claims"));
             return Files.write(work.resolve("batch.tsv"), bugs.stream()
                     .flatMap(bug -> shares.stream().map(share -> share.get(bug)))
@@ -462,7 +462,7 @@ class CourseTest {
     private static void gradeKnownBads(int lane, Path batch) {
         Path logs = WORK.resolve("known-bad").resolve("lane-" + lane);
         try {
-            deleteTree(logs);
+            Course.deleteTree(logs);
             Files.createDirectories(logs);
         } catch (IOException e) {
             throw new UncheckedIOException(e);
@@ -494,25 +494,15 @@ class CourseTest {
         }
     }
 
-    private static void deleteTree(Path dir) throws IOException {
-        if (Files.exists(dir)) {
-            try (Stream<Path> files = Files.walk(dir)) {
-                for (Path f : files.sorted(java.util.Comparator.reverseOrder()).toList()) {
-                    Files.delete(f);
-                }
-            }
-        }
-    }
-
     /// Where a known-bad's patched sources, classes and results go: target/course-check/known-bad/NN-name/<bug>/.
     private static Path knownBadDir(KnownBad bug) {
         return WORK.resolve("known-bad").resolve(bug.chapter()).resolve(bug.name());
     }
 
-    /// javac's file manager, one per thread (a lane compiles its known-bads one after the other): it reads the JDK's
-    /// module index once, not once for each of a hundred small compilations.
     private static final java.lang.management.ThreadMXBean THREAD_CPU = java.lang.management.ManagementFactory.getThreadMXBean();
 
+    /// javac's file manager, one per thread (a share of the known-bads is compiled one after the other): it reads the
+    /// JDK's module index once, not once for each of a hundred small compilations.
     private static final ThreadLocal<StandardJavaFileManager> JAVAC_FILES = ThreadLocal.withInitial(() ->
             ToolProvider.getSystemJavaCompiler().getStandardFileManager(null, null, StandardCharsets.UTF_8));
 

@@ -12,7 +12,6 @@ import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.time.Duration;
 import java.util.Arrays;
-import java.util.Comparator;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
@@ -81,7 +80,7 @@ class DownloadsTest {
     @BeforeAll
     @Timeout(value = 5, unit = TimeUnit.MINUTES) // on a machine that never ran a lesson, Maven fetches jbang first
     static void serveAStandInMavenAndFetchJbang() throws IOException {
-        deleteTree(WORK);
+        Course.deleteTree(WORK);
         Files.createDirectories(WORK);
         standIn = standInDistribution();
         // The wrapper downloads with wget, curl or Java: serve it a distribution from this machine, on loopback.
@@ -396,19 +395,8 @@ class DownloadsTest {
 
     private static Path fresh(String name) throws IOException {
         Path dir = WORK.resolve(name);
-        deleteTree(dir);
+        Course.deleteTree(dir);
         return Files.createDirectories(dir);
-    }
-
-    private static void deleteTree(Path dir) throws IOException {
-        if (!Files.exists(dir)) {
-            return;
-        }
-        try (Stream<Path> files = Files.walk(dir)) {
-            for (Path f : files.sorted(Comparator.reverseOrder()).toList()) {
-                Files.delete(f);
-            }
-        }
     }
 
     private static Path executable(Path file) throws IOException {

@@ -35,7 +35,7 @@ final class LearnerBuild {
         this.root = root;
         this.tree = tree;
         try {
-            delete(tree);
+            Course.deleteTree(tree);
             var parts = new ArrayList<>(List.of("pom.xml", "mvnw", ".mvn", "jbang", "jbang-catalog.json"));
             if (chapters.length == 0) {
                 parts.addAll(List.of("chapters", "exercises"));
@@ -106,14 +106,4 @@ final class LearnerBuild {
         }
     }
 
-    private static void delete(Path dir) throws IOException {
-        if (!Files.exists(dir)) {
-            return;
-        }
-        try (Stream<Path> files = Files.walk(dir)) {
-            for (Path f : files.sorted(java.util.Comparator.reverseOrder()).toList()) {
-                Files.delete(f);
-            }
-        }
-    }
 }

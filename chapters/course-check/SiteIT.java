@@ -1,4 +1,3 @@
-import java.io.File;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.URLDecoder;
@@ -900,9 +899,9 @@ class SiteIT {
     }
 
     private static void deleteTree(Path dir) {
-        try (Stream<Path> files = Files.walk(dir)) {
-            files.sorted(Comparator.reverseOrder()).map(Path::toFile).forEach(File::delete);
-        } catch (IOException | UncheckedIOException ignored) {
+        try {
+            Course.deleteTree(dir);
+        } catch (UncheckedIOException ignored) {
             // a temporary profile left behind is no verdict on the site
         }
     }
