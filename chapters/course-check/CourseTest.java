@@ -447,7 +447,7 @@ class CourseTest {
     private static Path writeBatch(List<KnownBad> bugs, List<Map<KnownBad, String>> shares) {
         Path work = WORK.resolve("known-bad");
         try {
-            Course.deleteTree(work.resolve("claims"));
+            WorkbookGrader.deleteTree(work.resolve("claims"));
             Files.createDirectories(work.resolve("claims"));
             return Files.write(work.resolve("batch.tsv"), bugs.stream()
                     .flatMap(bug -> shares.stream().map(share -> share.get(bug)))
@@ -462,7 +462,7 @@ class CourseTest {
     private static void gradeKnownBads(int lane, Path batch) {
         Path logs = WORK.resolve("known-bad").resolve("lane-" + lane);
         try {
-            Course.deleteTree(logs);
+            WorkbookGrader.deleteTree(logs);
             Files.createDirectories(logs);
         } catch (IOException e) {
             throw new UncheckedIOException(e);

@@ -80,7 +80,7 @@ class DownloadsTest {
     @BeforeAll
     @Timeout(value = 5, unit = TimeUnit.MINUTES) // on a machine that never ran a lesson, Maven fetches jbang first
     static void serveAStandInMavenAndFetchJbang() throws IOException {
-        Course.deleteTree(WORK);
+        WorkbookGrader.deleteTree(WORK);
         Files.createDirectories(WORK);
         standIn = standInDistribution();
         // The wrapper downloads with wget, curl or Java: serve it a distribution from this machine, on loopback.
@@ -395,7 +395,7 @@ class DownloadsTest {
 
     private static Path fresh(String name) throws IOException {
         Path dir = WORK.resolve(name);
-        Course.deleteTree(dir);
+        WorkbookGrader.deleteTree(dir);
         return Files.createDirectories(dir);
     }
 

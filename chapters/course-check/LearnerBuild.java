@@ -35,7 +35,7 @@ final class LearnerBuild {
         this.root = root;
         this.tree = tree;
         try {
-            Course.deleteTree(tree);
+            WorkbookGrader.deleteTree(tree);
             var parts = new ArrayList<>(List.of("pom.xml", "mvnw", ".mvn", "jbang", "jbang-catalog.json"));
             if (chapters.length == 0) {
                 parts.addAll(List.of("chapters", "exercises"));

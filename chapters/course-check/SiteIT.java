@@ -900,7 +900,7 @@ class SiteIT {
 
     private static void deleteTree(Path dir) {
         try {
-            Course.deleteTree(dir);
+            WorkbookGrader.deleteTree(dir);
         } catch (UncheckedIOException ignored) {
             // a temporary profile left behind is no verdict on the site
         }
