@@ -14,8 +14,16 @@ void main() throws Exception {
     if (TABLES.isEmpty()) {
         IO.println("This lesson reads /proc/net/tcp, which only Linux has; the calls still run, the table is not shown.");
     }
-    var first = new ServerSocket(0, 50, LOOPBACK);
-    int port = first.getLocalPort();
+    // Port 0 bound without SO_REUSEADDR is a port no socket holds, not even a TIME_WAIT row left by an earlier run
+    // of this lesson, so every row shown here is this run's. The listener then takes it with Java's default
+    // (SO_REUSEADDR on): the restart below needs it on the old socket too.
+    int port;
+    try (var probe = new ServerSocket()) {
+        probe.setReuseAddress(false);
+        probe.bind(new InetSocketAddress(LOOPBACK, 0));
+        port = probe.getLocalPort();
+    }
+    var first = new ServerSocket(port, 50, LOOPBACK);
     Lesson.step("listen() on 127.0.0.1:" + port + " (Java turned SO_REUSEADDR on: " + first.getReuseAddress() + ")");
 
     Lesson.step("A client connects; the server answers nothing and closes first");
